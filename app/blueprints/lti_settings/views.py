@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("lti_settings", __name__)

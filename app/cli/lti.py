@@ -1,0 +1,10 @@
+"""`flask --app wsgi lti …`: assembled from one module per area so each stays small."""
+from flask.cli import AppGroup
+
+from app.cli.lti_publishing import publish, published
+from app.cli.lti_registrations import deployments, keys, registrations
+from app.cli.lti_settings import defaults, settings
+
+lti_cli = AppGroup("lti", help="LTI registration, publishing and synchronisation.")
+for command in (registrations, deployments, keys, publish, published, defaults, settings):
+    lti_cli.add_command(command)

@@ -1,0 +1,61 @@
+"""One way for every command to print results and errors, as text or as JSON (`--json`)."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from decimal import Decimal
+from functools import wraps
+from typing import Any, Callable
+
+import click
+
+from app.extensions import db
+from app.services.errors import ServiceError, ValidationErrors
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def emit(data: Any, as_json: bool, text: str | Callable[[], str] | None = None) -> None:
+    """Print `data` as JSON, or `text` (default: key: value lines) for people."""
+    if as_json:
+        click.echo(json.dumps(data, default=_default, indent=2, sort_keys=True))
+        return
+    if callable(text):
+        text = text()
+    if text is None:
+        rows = data if isinstance(data, list) else [data]
+        text = "\n\n".join("\n".join(f"{key}: {value}" for key, value in row.items()) for row in rows) \
+            if rows and isinstance(rows[0], dict) else "(none)"
+    click.echo(text)
+
+
+def fail(message: str, as_json: bool, errors: dict[str, str] | None = None) -> None:
+    db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({"error": message, **({"errors": errors} if errors else {})}, indent=2))
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def json_option(command: Callable) -> Callable:
+    """Adds --json and turns ServiceErrors into the UI's message with exit code 1 (nothing committed)."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+    @wraps(command)
+    def wrapped(*args: Any, as_json: bool, **kwargs: Any) -> Any:
+        try:
+            return command(*args, as_json=as_json, **kwargs)
+        except ValidationErrors as error:
+            fail(error.message, as_json, error.errors)
+        except ServiceError as error:
+            fail(error.message, as_json)
+
+    return wrapped

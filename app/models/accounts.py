@@ -1,0 +1,83 @@
+"""Accounts, login attempts and the LMS identities bound to accounts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.models.base import TimestampMixin, UTCDateTime, utcnow
+
+AUTH_MANUAL = "manual"
+AUTH_LTI = "lti"
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    is_site_admin: Mapped[bool] = mapped_column(default=False)
+    auth_method: Mapped[str] = mapped_column(String(10), default=AUTH_MANUAL)
+    suspended: Mapped[bool] = mapped_column(default=False)
+    email_visibility: Mapped[int] = mapped_column(default=2)
+    city: Mapped[str] = mapped_column(String(120), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    timezone: Mapped[str] = mapped_column(String(100), default="")
+    lang: Mapped[str] = mapped_column(String(30), default="en")
+    institution: Mapped[str] = mapped_column(String(40), default="")
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    identities: Mapped[list["LtiIdentity"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a suspended account holds no session
+        return not self.suspended
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        """Only manual accounts have passwords; LTI accounts never match."""
+        if self.auth_method != AUTH_MANUAL or not self.password_hash:
+            return False
+        return check_password_hash(self.password_hash, password)
+
+
+class LoginAttempt(db.Model):
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),
+                      Index("ix_login_attempt_ip_at", "ip", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LtiIdentity(TimestampMixin, db.Model):
+    """An (issuer, subject) pair bound to one account; LTI 1.1 uses issuer urn:lti11:{consumer key}."""
+
+    __tablename__ = "lti_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(1024))
+    subject: Mapped[str] = mapped_column(String(255))
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("platform_registration.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(back_populates="identities")

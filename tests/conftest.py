@@ -1,0 +1,129 @@
+"""Fixtures: an app on a temporary SQLite file per test (CSRF on), its client and CLI runner."""
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.extensions import db as _db
+from tests import factories
+from tests.helpers import LiveServer, free_port
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a real server would.
+
+    The `app` fixture keeps an app context pushed so tests can use the database directly; without this,
+    requests would reuse that context and share its `g` and database session with the test, hiding
+    missing commits and leaking per-request state.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def make_app(tmp_path: Path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "COURSEPORT_BASE_URL": "http://127.0.0.1:5000",
+        **overrides,
+    }
+    os.environ["COURSEPORT_INSTANCE_PATH"] = str(tmp_path / "instance")
+    try:
+        app = create_app(config)
+    finally:
+        del os.environ["COURSEPORT_INSTANCE_PATH"]
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _db.create_all()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def admin(app):
+    return factories.make_user("admin", admin=True, first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The app served over real HTTP on 127.0.0.1, with COURSEPORT_BASE_URL pointing at it."""
+    port = free_port()
+    app = make_app(tmp_path, COURSEPORT_BASE_URL=f"http://127.0.0.1:{port}")
+    server = LiveServer(app, port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        with app.app_context():
+            _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    """Save a full-page screenshot to test-artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

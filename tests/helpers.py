@@ -1,0 +1,60 @@
+"""Helpers shared by web, e2e and browser tests."""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The session's CSRF token, read from a page's form the way a browser would get it."""
+    response = client.get(path)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no csrf_token on {path} (status {response.status_code})"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, Any] | None = None, *,
+              token_from: str | None = None, **kwargs: Any):
+    """POST like a browser: fetch the CSRF token from a page first (the form's own page by default)."""
+    payload = dict(data or {})
+    payload["csrf_token"] = csrf_token(client, token_from or path)
+    return client.post(path, data=payload, **kwargs)
+
+
+def login(client: FlaskClient, username: str, password: str = "Password-123"):
+    response = post_form(client, "/login", {"username": username, "password": password})
+    assert response.status_code == 302, f"login as {username} failed: {response.status_code}"
+    return response
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """Serves a Flask app on 127.0.0.1 in a background thread (threaded, like a real server)."""
+
+    def __init__(self, app: Flask, port: int) -> None:
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
