@@ -38,3 +38,43 @@ def enrol(user: User, course: Course, role: str = "student") -> Enrolment:
     db.session.add(RoleAssignment(enrolment_id=enrolment.id, user_id=user.id, course_id=course.id, role=role))
     db.session.commit()
     return enrolment
+
+
+def make_registration(name: str = "Test platform", *, issuer: str = "https://lms.example.org",
+                      client_id: str | None = None, deployment_ids: tuple[str, ...] = ("deployment-1",),
+                      auth_request_url: str | None = None, jwks_url: str | None = None,
+                      access_token_url: str | None = None):
+    """An Active registration (all five platform fields set) with Active deployments."""
+    import secrets
+
+    from app.models import Deployment, PlatformRegistration
+
+    registration = PlatformRegistration(
+        name=name, issuer=issuer, client_id=client_id or secrets.token_hex(8), login_id=secrets.token_hex(30),
+        auth_request_url=auth_request_url or f"{issuer}/auth", jwks_url=jwks_url or f"{issuer}/jwks",
+        access_token_url=access_token_url or f"{issuer}/token", status="active")
+    db.session.add(registration)
+    db.session.flush()
+    for deployment_id in deployment_ids:
+        db.session.add(Deployment(registration_id=registration.id, deployment_id=deployment_id,
+                                  name=deployment_id, status="active"))
+    db.session.commit()
+    return registration
+
+
+def make_resource(course: Course, activity=None, *, legacy: bool = False, **settings):
+    """A published resource with the SPEC defaults; `settings` overrides any column."""
+    import secrets
+    import uuid
+
+    from app.models import PublishedResource
+
+    resource = PublishedResource(
+        course_id=course.id, activity_id=activity.id if activity else None,
+        target="activity" if activity else "course", lti_version="legacy" if legacy else "1.3",
+        uuid=None if legacy else str(uuid.uuid4()),
+        legacy_token=secrets.token_hex(16) if legacy else None,
+        secret=secrets.token_hex(16) if legacy else None, **settings)
+    db.session.add(resource)
+    db.session.commit()
+    return resource

@@ -1,0 +1,113 @@
+"""OAuth 2 client-credentials tokens for LTI services (SPEC 5.10), cached per (registration, scopes).
+
+The cache lives in the database so every web and job worker shares it.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Iterable
+
+import jwt
+
+from app.extensions import db
+from app.lti import keys, outbound
+from app.models import AccessToken, PlatformRegistration
+from app.models.base import utcnow
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+EXPIRY_MARGIN = 60
+DEFAULT_LIFETIME = 300
+
+
+class TokenError(Exception):
+    """The platform did not issue a token; `status` and `body` are what it answered (status 0: no answer)."""
+
+    def __init__(self, reason: str, status: int = 0, body: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class IssuedToken:
+    access_token: str
+    expires_in: int | None
+    scope: str
+
+
+def scope_key(scopes: Iterable[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def client_assertion(registration: PlatformRegistration) -> str:
+    """A short-lived JWT signed with our current key that proves who is asking for the token."""
+    key = keys.current_key()
+    now = int(time.time())
+    claims = {
+        "iss": registration.client_id,
+        "sub": registration.client_id,
+        "aud": registration.token_audience or registration.access_token_url,
+        "iat": now - 5,
+        "exp": now + 60,
+        "jti": secrets.token_hex(16),
+    }
+    return jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+
+
+def request_token(registration: PlatformRegistration, scopes: Iterable[str]) -> IssuedToken:
+    """Ask the platform for a new token (no cache). Raises TokenError with what the platform said."""
+    scope = scope_key(scopes)
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": client_assertion(registration),
+        "scope": scope,
+    }
+    try:
+        response = outbound.post(registration.access_token_url, data=form, headers={"Accept": "application/json"})
+    except outbound.OutboundError as error:
+        raise TokenError(error.reason) from None
+    if not response.ok:
+        raise TokenError(f"HTTP {response.status_code}", response.status_code, response.text[:500])
+    try:
+        body: dict[str, Any] = response.json()
+        token = body["access_token"]
+    except (ValueError, KeyError, TypeError):
+        raise TokenError("the token response had no access_token", response.status_code,
+                         response.text[:500]) from None
+    expires_in = body.get("expires_in")
+    return IssuedToken(access_token=token, expires_in=int(expires_in) if expires_in is not None else None,
+                       scope=str(body.get("scope", scope)))
+
+
+def access_token(registration: PlatformRegistration, scopes: Iterable[str], *, refresh: bool = False) -> str:
+    """A valid token for these scopes: from the shared cache, or freshly issued and cached.
+
+    `refresh=True` drops the cached one first (a service call answered 401).
+    """
+    key = scope_key(scopes)
+    row = db.session.execute(db.select(AccessToken).where(
+        AccessToken.registration_id == registration.id, AccessToken.scopes == key)).scalar_one_or_none()
+    now = utcnow()
+    if row is not None and not refresh and row.expires_at > now:
+        return row.token
+    issued = request_token(registration, scopes)
+    lifetime = (issued.expires_in - EXPIRY_MARGIN) if issued.expires_in else DEFAULT_LIFETIME
+    expires_at = now + timedelta(seconds=max(lifetime, 0))
+    if row is None:
+        row = AccessToken(registration_id=registration.id, scopes=key, token=issued.access_token,
+                          expires_at=expires_at)
+        db.session.add(row)
+    else:
+        row.token, row.expires_at = issued.access_token, expires_at
+    db.session.flush()
+    return issued.access_token
+
+
+def forget_tokens(registration: PlatformRegistration) -> None:
+    """Platform details changed: cached tokens may belong to the old client."""
+    db.session.execute(db.delete(AccessToken).where(AccessToken.registration_id == registration.id))
