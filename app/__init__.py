@@ -47,14 +47,16 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints.courses.views import bp as courses_bp
     from app.blueprints.dynreg.views import bp as dynreg_bp
     from app.blueprints.launch.views import bp as launch_bp
+    from app.blueprints.legacy.views import bp as legacy_bp
     from app.blueprints.lti_settings.views import bp as lti_settings_bp
     from app.blueprints.main.views import bp as main_bp
     from app.blueprints.provisioning.views import bp as provisioning_bp
     from app.blueprints.registrations.views import bp as registrations_bp
+    from app.blueprints.sync_admin.views import bp as sync_admin_bp
     from app.blueprints.tools.views import bp as tools_bp
 
     for blueprint in (main_bp, auth_bp, admin_users_bp, courses_bp, lti_settings_bp, registrations_bp,
-                      tools_bp, dynreg_bp, launch_bp, provisioning_bp):
+                      tools_bp, dynreg_bp, launch_bp, provisioning_bp, sync_admin_bp, legacy_bp):
         app.register_blueprint(blueprint)
 
 

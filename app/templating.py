@@ -21,7 +21,7 @@ ADMIN_LTI_NAV = [
     ("Launch log", "launch.admin_launches"),
     ("Sync jobs", "sync_admin.jobs"),
     ("Setup guides", "registrations.guides"),
-    ("Legacy consumers", "legacy_admin.consumers"),
+    ("Legacy consumers", "legacy.consumers"),
 ]
 
 

@@ -4,7 +4,8 @@ from flask.cli import AppGroup
 from app.cli.lti_publishing import publish, published
 from app.cli.lti_registrations import deployments, keys, registrations
 from app.cli.lti_settings import defaults, settings
+from app.cli.lti_sync import jobs, sync, worker
 
 lti_cli = AppGroup("lti", help="LTI registration, publishing and synchronisation.")
-for command in (registrations, deployments, keys, publish, published, defaults, settings):
+for command in (registrations, deployments, keys, publish, published, defaults, settings, sync, worker, jobs):
     lti_cli.add_command(command)

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("sync_admin", __name__)
