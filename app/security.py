@@ -6,8 +6,8 @@ from functools import wraps
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, g, request
-from flask_login import current_user
+from flask import Flask, Response, abort, g, request, session
+from flask_login import current_user, login_user
 
 from app.extensions import db, login_manager
 from app.models import User
@@ -32,6 +32,12 @@ def admin_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def sign_in(user: User) -> None:
+    """Rotate the session on every sign-in (password, link, launch) so a planted session id is worthless."""
+    session.clear()
+    login_user(user)
 
 
 def safe_next_url(target: str | None) -> str | None:

@@ -1,20 +1,14 @@
 """Password login and logout."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from app.blueprints.auth.forms import LoginForm
 from app.extensions import db
-from app.security import safe_next_url
+from app.security import safe_next_url, sign_in
 from app.services import accounts
 from app.services.errors import ServiceError
 
 bp = Blueprint("auth", __name__)
-
-
-def sign_in(user) -> None:
-    """Rotate the session on every sign-in so a planted session id is worthless."""
-    session.clear()
-    login_user(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
