@@ -45,6 +45,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints.admin_users.views import bp as admin_users_bp
     from app.blueprints.auth.views import bp as auth_bp
     from app.blueprints.courses.views import bp as courses_bp
+    from app.blueprints.deeplink.views import bp as deeplink_bp
     from app.blueprints.dynreg.views import bp as dynreg_bp
     from app.blueprints.launch.views import bp as launch_bp
     from app.blueprints.legacy.views import bp as legacy_bp
@@ -56,7 +57,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints.tools.views import bp as tools_bp
 
     for blueprint in (main_bp, auth_bp, admin_users_bp, courses_bp, lti_settings_bp, registrations_bp,
-                      tools_bp, dynreg_bp, launch_bp, provisioning_bp, sync_admin_bp, legacy_bp):
+                      tools_bp, dynreg_bp, launch_bp, provisioning_bp, sync_admin_bp, legacy_bp,
+                      deeplink_bp):
         app.register_blueprint(blueprint)
 
 
