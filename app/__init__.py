@@ -25,6 +25,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _register_request_hooks(app)
     _register_shell(app)
+    if app.config.get("JOBS_INLINE") and not app.config.get("TESTING"):
+        from app.jobs import inline
+
+        inline.init_app(app)  # development server only; production runs `flask --app wsgi lti worker`
     return app
 
 

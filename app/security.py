@@ -34,10 +34,15 @@ def admin_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
-def sign_in(user: User) -> None:
-    """Rotate the session on every sign-in (password, link, launch) so a planted session id is worthless."""
+def sign_in(user: User, *, keep: tuple[str, ...] = ()) -> None:
+    """Rotate the session on every sign-in (password, link, launch) so a planted session id is worthless.
+
+    `keep` names session keys that belong to this browser rather than to the account (the LTI launches it
+    validated), carried across the rotation."""
+    kept = {key: session[key] for key in keep if key in session}
     session.clear()
     login_user(user)
+    session.update(kept)
 
 
 def safe_next_url(target: str | None) -> str | None:

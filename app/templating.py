@@ -6,9 +6,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_login import current_user
 
+from app.extensions import db
+from app.lti.launch import EMBED_SESSION_KEY
+from app.models import Activity
 from app.security import csp_nonce
 
 # Site administration > Publish as LTI tool (SPEC 4.1); entries whose page is not installed are not shown.
@@ -25,7 +28,8 @@ ADMIN_LTI_NAV = [
 ]
 
 
-def _viewer_zone() -> ZoneInfo | timezone:
+def viewer_zone() -> ZoneInfo | timezone:
+    """The signed-in viewer's zone (UTC when unset): pages show times in it and date inputs are read in it."""
     name = getattr(current_user, "timezone", "") if current_user and current_user.is_authenticated else ""
     try:
         return ZoneInfo(name) if name else timezone.utc
@@ -39,7 +43,7 @@ def format_datetime(value: datetime | None, default: str = "Never") -> str:
         return default
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    local = value.astimezone(_viewer_zone())
+    local = value.astimezone(viewer_zone())
     return local.strftime("%d %B %Y, %H:%M ") + (local.tzname() or "UTC")
 
 
@@ -59,9 +63,27 @@ def admin_lti_nav() -> list[tuple[str, str, str]]:
     return [(label, endpoint, url_for(endpoint)) for label, endpoint in ADMIN_LTI_NAV if endpoint in functions]
 
 
+def _embedded_layout() -> dict[str, str]:
+    """`layout` for pages that `{% extends layout|default("base.html") %}`: "embedded.html" on the course (and its
+    activities) or the activity that an LTI launch in this session embedded (SPEC 5.6 #4)."""
+    scope = session.get(EMBED_SESSION_KEY) if has_request_context() else None
+    if not scope or not request.view_args:
+        return {}
+    course_id, activity_id = request.view_args.get("course_id"), request.view_args.get("activity_id")
+    if activity_id is not None and scope.get("activity") == activity_id:
+        return {"layout": "embedded.html"}
+    if activity_id is not None and "course" in scope:
+        activity = db.session.get(Activity, activity_id)  # already loaded by the page's view
+        course_id = activity.course_id if activity else None
+    if course_id is not None and scope.get("course") == course_id:
+        return {"layout": "embedded.html"}
+    return {}
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(datetime=format_datetime, grade=format_grade)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, pluralise=pluralise, admin_lti_nav=admin_lti_nav)
+    app.context_processor(_embedded_layout)
 
     @app.context_processor
     def site_context() -> dict[str, Any]:

@@ -78,3 +78,26 @@ def make_resource(course: Course, activity=None, *, legacy: bool = False, **sett
     db.session.add(resource)
     db.session.commit()
     return resource
+
+
+def make_activity(course: Course, activity_type: str = "page", name: str | None = None, **fields):
+    """An activity at the end of the course, through the same service as the Add form; `fields` are
+    ActivityFields (max_grade, content_html, attempts_allowed, visible…)."""
+    from app.services.courses import ActivityFields, create_activity
+
+    activity = create_activity(course, activity_type,
+                               ActivityFields(name=name or f"{activity_type.capitalize()} {next(_counter)}", **fields))
+    db.session.commit()
+    return activity
+
+
+def make_quiz(course: Course, name: str = "Quiz", questions: int = 2, **fields):
+    """A quiz whose question n has choices "right n" (correct) and "wrong n"."""
+    from app.services.quiz import ChoiceInput, save_question
+
+    quiz = make_activity(course, "quiz", name, **fields)
+    for number in range(1, questions + 1):
+        save_question(quiz, f"Question {number}?", [ChoiceInput(f"right {number}", True),
+                                                    ChoiceInput(f"wrong {number}", False)])
+    db.session.commit()
+    return quiz

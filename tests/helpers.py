@@ -44,11 +44,11 @@ def free_port() -> int:
 class LiveServer:
     """Serves a Flask app on 127.0.0.1 in a background thread (threaded, like a real server)."""
 
-    def __init__(self, app: Flask, port: int) -> None:
+    def __init__(self, app: Flask, port: int, ssl_context: Any = None) -> None:
         self.app = app
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
+        self._server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> "LiveServer":

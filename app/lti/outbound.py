@@ -63,7 +63,10 @@ def session() -> requests.Session:
 
 def request(method: str, url: str, *, headers: dict[str, str] | None = None, data: Any = None,
             json_body: Any = None, params: dict[str, str] | None = None,
-            timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)) -> Response:
+            timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+            same_host_redirects_only: bool = False) -> Response:
+    """`same_host_redirects_only` refuses a redirect to another host instead of following it without
+    credentials (dynamic registration: the platform's configuration must come from the platform itself)."""
     headers = {"User-Agent": USER_AGENT, **(headers or {})}
     origin_host = urlsplit(url).netloc
     for _ in range(MAX_REDIRECTS + 1):
@@ -81,6 +84,8 @@ def request(method: str, url: str, *, headers: dict[str, str] | None = None, dat
             url = urljoin(url, raw.headers["Location"])
             params = None
             if urlsplit(url).netloc != origin_host:
+                if same_host_redirects_only:
+                    raise OutboundError(f"{origin_host} redirected to another host ({urlsplit(url).netloc})")
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             if raw.status_code in (301, 302, 303) and method != "GET":
                 method, data, json_body = "GET", None, None

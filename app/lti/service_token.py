@@ -58,7 +58,8 @@ def client_assertion(registration: PlatformRegistration) -> str:
     return jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
 
 
-def request_token(registration: PlatformRegistration, scopes: Iterable[str]) -> IssuedToken:
+def request_token(registration: PlatformRegistration, scopes: Iterable[str],
+                  timeout: tuple[float, float] = (outbound.CONNECT_TIMEOUT, outbound.READ_TIMEOUT)) -> IssuedToken:
     """Ask the platform for a new token (no cache). Raises TokenError with what the platform said."""
     scope = scope_key(scopes)
     form = {
@@ -68,7 +69,8 @@ def request_token(registration: PlatformRegistration, scopes: Iterable[str]) -> 
         "scope": scope,
     }
     try:
-        response = outbound.post(registration.access_token_url, data=form, headers={"Accept": "application/json"})
+        response = outbound.post(registration.access_token_url, data=form, headers={"Accept": "application/json"},
+                                 timeout=timeout)
     except outbound.OutboundError as error:
         raise TokenError(error.reason) from None
     if not response.ok:

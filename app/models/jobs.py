@@ -37,6 +37,8 @@ class SyncJob(TimestampMixin, db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_http_status: Mapped[int | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the last run reported (member sync counts and messages); shown on the sync status page.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     published_resource_id: Mapped[int | None] = mapped_column(
         ForeignKey("published_resource.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

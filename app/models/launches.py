@@ -64,6 +64,11 @@ class LtiUser(TimestampMixin, db.Model):
     result_sourcedid: Mapped[str | None] = mapped_column(String(1024))
     memberships_url: Mapped[str | None] = mapped_column(String(2048))
     memberships_id: Mapped[str | None] = mapped_column(String(1024))
+    # Legacy only: the LMS course (for LTI 2 membership URLs), and the last Basic Outcomes score sent — resource
+    # links need a deployment, so a legacy user keeps its change detection here (SPEC 5.13 #10, 5.14).
+    context_id: Mapped[str | None] = mapped_column(String(255))
+    last_grade_sent: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User")
     resource = relationship("PublishedResource")
@@ -107,6 +112,8 @@ class Lti11Consumer(TimestampMixin, db.Model):
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     tool_proxy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_access_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Origins of the consumer's launch_presentation_return_url: they may frame launched pages (SPEC 6.11).
+    frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class Lti11Nonce(db.Model):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.models import Course, RoleAssignment, User
+from app.models import Activity, Course, RoleAssignment, User
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
 
 _RANK = {ROLE_TEACHER: 3, ROLE_NONEDITING: 2, ROLE_STUDENT: 1}
@@ -46,3 +46,18 @@ def can_view_course(user: User, course: Course) -> bool:
     if role in (ROLE_TEACHER, ROLE_NONEDITING):
         return True
     return role == ROLE_STUDENT and course.visible
+
+
+def can_view_activity(user: User, activity: Activity) -> bool:
+    """Staff see every activity; students (course level or this activity only) when it and its course are visible."""
+    if user.is_site_admin:
+        return True
+    role = activity_role(user, activity.course_id, activity.id)
+    if role in (ROLE_TEACHER, ROLE_NONEDITING):
+        return True
+    return role == ROLE_STUDENT and activity.visible and activity.course.visible
+
+
+def is_activity_student(user: User, activity: Activity) -> bool:
+    """Attempts quizzes and submits assignments here: the strongest role reaching the activity is Student."""
+    return activity_role(user, activity.course_id, activity.id) == ROLE_STUDENT

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: fdd9a830fa86
+Revision ID: 212dbbcf3f32
 Revises: 
-Create Date: 2026-11-23 09:23:05.908905
+Create Date: 2026-11-23 11:19:26.077800
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'fdd9a830fa86'
+revision = '212dbbcf3f32'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -435,6 +435,7 @@ def upgrade():
     sa.Column('profile', sa.JSON(), nullable=True),
     sa.Column('tool_proxy', sa.JSON(), nullable=True),
     sa.Column('last_access_at', sa.DateTime(), nullable=True),
+    sa.Column('frame_origins', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['published_resource_id'], ['published_resource.id'], name=op.f('fk_lti11_consumer_published_resource_id_published_resource'), ondelete='CASCADE'),
@@ -453,6 +454,9 @@ def upgrade():
     sa.Column('result_sourcedid', sa.String(length=1024), nullable=True),
     sa.Column('memberships_url', sa.String(length=2048), nullable=True),
     sa.Column('memberships_id', sa.String(length=1024), nullable=True),
+    sa.Column('context_id', sa.String(length=255), nullable=True),
+    sa.Column('last_grade_sent', sa.Numeric(precision=10, scale=2), nullable=True),
+    sa.Column('last_sent_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], name=op.f('fk_lti_user_deployment_id_deployment'), ondelete='CASCADE'),
@@ -521,6 +525,7 @@ def upgrade():
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('last_http_status', sa.Integer(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('published_resource_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),

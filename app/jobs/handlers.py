@@ -1,0 +1,59 @@
+"""Job kind → the services.sync function that does the work.
+
+A handler may read a whole batch of claimed jobs up front (`prepare`) so a run of similar jobs costs a few
+queries instead of several per job. Legacy Basic Outcomes adds an `outcome_push` entry with its own handler.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from app.extensions import db
+from app.jobs.queue import GRADE_PUSH, MEMBER_SYNC, OUTCOME_PUSH, JobOutcome
+from app.models import PublishedResource
+from app.services import legacy_members, legacy_outcomes, member_sync, sync
+
+
+class Lease(Protocol):
+    def checkpoint(self) -> None:
+        """Commit what the job has written so far and keep its lock alive."""
+
+    def keep_alive(self) -> None:
+        """Keep the job's lock alive during a long stretch with nothing to commit (renewed now and then)."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    run: Callable[[dict[str, Any], Any, Lease], JobOutcome]
+    prepare: Callable[[list[dict[str, Any]]], Any] | None = None
+    batch_size: int = 1
+
+
+def _push_grade(payload: dict[str, Any], batch: Any, _lease: Lease) -> JobOutcome:
+    return sync.push_grade(payload, batch)
+
+
+def _sync_members(payload: dict[str, Any], _batch: Any, lease: Lease) -> JobOutcome:
+    resource = db.session.get(PublishedResource, int(payload["resource_id"]))
+    if resource is None:
+        return JobOutcome.done("The published resource no longer exists.")
+    # Legacy rosters come from the LTI 1.1 memberships extension or the LTI 2 memberships service.
+    run = (legacy_members.LegacyMemberSync if resource.is_legacy else member_sync.MemberSync)(resource)
+    for step in run.steps():
+        # After a page nothing is written yet; after a link all of its member writes commit together.
+        if step == "link":
+            lease.checkpoint()
+        else:
+            lease.keep_alive()
+    return run.outcome()
+
+
+def _push_outcome(payload: dict[str, Any], _batch: Any, _lease: Lease) -> JobOutcome:
+    return legacy_outcomes.push_outcome(payload)
+
+
+HANDLERS: dict[str, Handler] = {
+    GRADE_PUSH: Handler(_push_grade, sync.GradeBatch.load, batch_size=200),
+    MEMBER_SYNC: Handler(_sync_members),
+    OUTCOME_PUSH: Handler(_push_outcome),
+}

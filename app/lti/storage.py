@@ -1,0 +1,56 @@
+"""Server-side launch storage: login state, validated launches and new-window handoffs in LtiStorageEntry rows.
+
+It implements pylti1p3's LaunchDataStorage so the library's login and launch classes read and write through it,
+and adds `consume()`: a conditional DELETE that only one request can win, which is what makes a state (and so a
+nonce) or a handoff single-use across processes.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pylti1p3.launch_data_storage.base import LaunchDataStorage
+from app.lti.sql import execute, statement
+from app.models.base import utcnow
+
+DEFAULT_LIFETIME = 3600
+
+
+_GET = statement("SELECT value FROM lti_storage_entry WHERE key = :key AND expires_at > :now",
+                 times=("now",), result_json=("value",))
+_SET = statement("INSERT INTO lti_storage_entry (key, value, expires_at) VALUES (:key, :value, :expires_at) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                 times=("expires_at",), json=("value",))
+_CONSUME = statement("DELETE FROM lti_storage_entry WHERE key = :key AND expires_at > :now", times=("now",))
+
+
+class DbLaunchDataStorage(LaunchDataStorage[Any]):
+    """Keys are namespaced by their callers (`state:…`, `launch:…`, `handoff:…`); values are JSON."""
+
+    def get_session_cookie_name(self) -> str | None:
+        # The library would add its own session-id cookie; the browser binding here is the state cookie at
+        # launch time and the Flask session afterwards, so there is nothing to prefix keys with.
+        return None
+
+    def can_set_keys_expiration(self) -> bool:
+        return True
+
+    def get_value(self, key: str) -> Any:
+        return execute(_GET, key=key, now=utcnow()).scalar()
+
+    def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
+        execute(_SET, key=key, value=value, expires_at=utcnow() + timedelta(seconds=exp or DEFAULT_LIFETIME))
+
+    def check_value(self, key: str) -> bool:
+        return self.get_value(key) is not None
+
+    def consume(self, key: str) -> bool:
+        """Delete an unexpired entry; True only for the one request whose DELETE removed it."""
+        return execute(_CONSUME, key=key, now=utcnow()).rowcount == 1
+
+    def take(self, key: str) -> Any:
+        """Read and consume in one step: the value, or None when it is gone, expired or another request won."""
+        value = self.get_value(key)
+        if value is None or not self.consume(key):
+            return None
+        return value

@@ -1,0 +1,117 @@
+"""pylti1p3 reads platform registrations, deployments and our keys from the database (ARCHITECTURE §3).
+
+Built fresh for every request, always in "many clients per issuer" mode: Canvas and Brightspace cloud use one
+issuer for every customer, so a registration is identified by (issuer, client ID), never the issuer alone.
+Lookups return plain rows (id, name, issuer, client ID, URLs, status), read with the launch's prepared
+statements (app/lti/sql.py).
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pylti1p3.deployment import Deployment as LibDeployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config import ToolConfAbstract
+
+from app.lti import keys
+from app.lti.sql import execute, statement
+from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
+
+
+class RegistrationRef(Protocol):
+    """What the launch needs of a PlatformRegistration (a row or the model itself)."""
+
+    id: int
+    name: str
+    issuer: str | None
+    client_id: str | None
+    login_id: str
+    auth_request_url: str | None
+    jwks_url: str | None
+    status: str
+
+
+class DeploymentRef(Protocol):
+    id: int
+    deployment_id: str
+
+
+_COLUMNS = ("SELECT id, name, issuer, client_id, login_id, auth_request_url, jwks_url, access_token_url, "
+            "token_audience, status FROM platform_registration ")
+_BY_CLIENT = statement(_COLUMNS + "WHERE issuer = :iss AND client_id = :client_id AND status = :active")
+_BY_ISSUER = statement(_COLUMNS + "WHERE issuer = :iss AND status = :active LIMIT 2")
+_BY_LOGIN_ID = statement(_COLUMNS + "WHERE issuer = :iss AND login_id = :login_id AND status = :active")
+_DEPLOYMENT = statement("SELECT id, deployment_id FROM deployment WHERE registration_id = :registration_id "
+                        "AND deployment_id = :deployment_id AND status = :active")
+
+
+class ToolRegistration(Registration):
+    """A pylti1p3 Registration that remembers its row; our private key is loaded only when something signs."""
+
+    def __init__(self, model: RegistrationRef) -> None:
+        self.model = model
+        (self.set_issuer(model.issuer or "").set_client_id(model.client_id or "")
+         .set_auth_login_url(model.auth_request_url or "").set_key_set_url(model.jwks_url))
+        access_token_url = getattr(model, "access_token_url", None) or ""
+        self.set_auth_token_url(access_token_url).set_auth_audience(getattr(model, "token_audience", None) or "")
+
+    def get_tool_private_key(self) -> str | None:
+        if self._tool_private_key is None:
+            self._tool_private_key = keys.current_key().private_key_pem
+        return self._tool_private_key
+
+    def get_kid(self) -> str | None:
+        return keys.current_key().kid
+
+
+class ToolDeployment(LibDeployment):
+    def __init__(self, model: DeploymentRef) -> None:
+        self.model = model
+        self.set_deployment_id(model.deployment_id)
+
+
+def active_registrations(iss: str) -> list[RegistrationRef]:
+    """At most two: callers only need to know whether the issuer has exactly one."""
+    return list(execute(_BY_ISSUER, iss=iss, active=STATUS_ACTIVE).all())
+
+
+class DbToolConf(ToolConfAbstract):
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def find_registration_by_params(self, iss: str, client_id: str | None, *args: Any,
+                                    **kwargs: Any) -> ToolRegistration | None:
+        """The Active registration for (issuer, client ID); without a client ID, the issuer's only Active one."""
+        if client_id is None:
+            candidates = active_registrations(iss)
+            return ToolRegistration(candidates[0]) if len(candidates) == 1 else None
+        row = execute(_BY_CLIENT, iss=iss, client_id=client_id, active=STATUS_ACTIVE).first()
+        return ToolRegistration(row) if row else None
+
+    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> ToolRegistration | None:
+        return self.find_registration_by_params(iss, None)
+
+    def find_registration_by_login_id(self, iss: str, login_id: str) -> ToolRegistration | None:
+        """The login URL's `id` (SPEC 6.1), for platforms that leave client_id out of the login."""
+        row = execute(_BY_LOGIN_ID, iss=iss, login_id=login_id, active=STATUS_ACTIVE).first()
+        return ToolRegistration(row) if row else None
+
+    def find_deployment_by_params(self, iss: str, deployment_id: str, client_id: str | None, *args: Any,
+                                  **kwargs: Any) -> ToolDeployment | None:
+        """Only Active deployments admit launches; pending and ignored ones are refused by the caller."""
+        registration = kwargs.get("registration") or self.find_registration_by_params(iss, client_id)
+        if registration is None:
+            return None
+        row = execute(_DEPLOYMENT, registration_id=registration.model.id, deployment_id=deployment_id,
+                      active=DEPLOYMENT_ACTIVE).first()
+        return ToolDeployment(row) if row else None
+
+    def find_deployment(self, iss: str, deployment_id: str) -> ToolDeployment | None:
+        return self.find_deployment_by_params(iss, deployment_id, None)
+
+    def get_jwks(self, iss: str | None = None, client_id: str | None = None, **kwargs: Any) -> dict:
+        """Every registration sees the same keys: the ones /lti/jwks publishes."""
+        return keys.jwks()

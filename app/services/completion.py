@@ -1,0 +1,34 @@
+"""Activity and course completion (SPEC 2.4, 2.5); the grade-sync completion gate reads these."""
+from __future__ import annotations
+
+from app.extensions import db
+from app.models import Activity, ActivityCompletion, Course, User
+from app.models.base import utcnow
+
+
+def mark_complete(activity: Activity, user: User) -> ActivityCompletion:
+    """Record completion once; later calls keep the first completion time."""
+    completion = db.session.execute(db.select(ActivityCompletion).where(
+        ActivityCompletion.activity_id == activity.id, ActivityCompletion.user_id == user.id)).scalar_one_or_none()
+    if completion is None:
+        completion = ActivityCompletion(activity_id=activity.id, user_id=user.id, completed_at=utcnow())
+        db.session.add(completion)
+        db.session.flush()
+    return completion
+
+
+def completed_activity_ids(course: Course, user: User) -> set[int]:
+    return set(db.session.execute(
+        db.select(ActivityCompletion.activity_id).join(Activity, Activity.id == ActivityCompletion.activity_id)
+        .where(Activity.course_id == course.id, ActivityCompletion.user_id == user.id)).scalars())
+
+
+def is_activity_complete(activity: Activity, user: User) -> bool:
+    return db.session.execute(db.select(ActivityCompletion.id).where(
+        ActivityCompletion.activity_id == activity.id, ActivityCompletion.user_id == user.id)).first() is not None
+
+
+def is_course_complete(course: Course, user: User) -> bool:
+    """Every visible activity is complete. A course with nothing visible has nothing to complete, so it is not."""
+    visible = {activity.id for activity in course.activities if activity.visible}
+    return bool(visible) and visible <= completed_activity_ids(course, user)

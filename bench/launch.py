@@ -1,0 +1,262 @@
+"""Benchmark (not a timed test): complete LTI 1.3 launches against Courseport and, in the same run, against a
+bare pylti1p3 Flask tool (bench/bare_tool.py), both under gunicorn, driven by the same client and platform.
+
+    .venv/bin/python bench/launch.py [--seconds 20] [--clients 8] [--workers 4] [--returning] [--profile DIR]
+
+A launch is what a browser does: GET the tool's login URL, follow it to the platform's authentication endpoint
+(the e2e tests' lti1p3platform platform, which signs the id_token), POST the auto-submitted form to the tool,
+follow its redirect to the landing page. Each launch is by a new platform user (Courseport creates the account,
+enrols it and records the launch); `--returning` reuses a pool of users that have launched before.
+
+Printed per tool: launches/s, p50/p99 of a complete launch (client wall time, platform step included), and the
+server's CPU milliseconds per launch — utime+stime of the gunicorn master and workers from /proc, measured over
+the timed window only. On a small machine the client and platform share the CPU with the server, so CPU per
+launch is the main figure. `--profile DIR` runs Courseport's workers under cProfile (one .prof per worker).
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from tests import factories  # noqa: E402
+from tests.e2e.lti_launcher import LaunchPlatform, LinkSpec  # noqa: E402
+from tests.e2e.platform_server import PlatformServer  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+TICKS = os.sysconf("SC_CLK_TCK")
+_INPUT = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
+_ACTION = re.compile(r'<form method="POST" action="([^"]+)"')
+
+
+@dataclass
+class Tool:
+    name: str
+    base_url: str
+    login_path: str
+    launch_path: str
+    landing_text: str
+    process: subprocess.Popen | None = None
+    resource_uuid: str | None = None
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    @property
+    def launches(self) -> int:
+        return len(self.latencies)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def _server_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn master and its workers."""
+    pids = [master]
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+    return total / TICKS
+
+
+def _gunicorn(args: list[str], env: dict[str, str], port: int, cwd: Path) -> subprocess.Popen:
+    process = subprocess.Popen([GUNICORN, "-b", f"127.0.0.1:{port}", *args], cwd=cwd, env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+            return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"gunicorn on port {port} did not start")
+
+
+def start_courseport(folder: Path, platform: LaunchPlatform, workers: int, profile: str | None) -> Tool:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"COURSEPORT_INSTANCE_PATH": str(folder / "instance"), "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite",
+           "COURSEPORT_BASE_URL": base}
+    os.environ.update(env)
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        factories.make_registration("Bench LMS", issuer=platform.issuer, client_id=platform.client_id,
+                                    auth_request_url=platform.auth_url, jwks_url=platform.jwks_url)
+        course = factories.make_course("BENCH", "Benchmark course")
+        activity = factories.make_activity(course, "page", "Welcome page", content_html="<p>Hello.</p>")
+        uuid = factories.make_resource(course, activity).uuid
+        db.session.remove()
+        db.engine.dispose()
+    args = ["-w", str(workers), "wsgi:app"]
+    if profile:
+        Path(profile).mkdir(parents=True, exist_ok=True)
+        env["COURSEPORT_BENCH_PROFILE"] = str(Path(profile).resolve())
+        args = ["-w", str(workers), "-c", str(ROOT / "bench" / "profile_gunicorn.py"), "wsgi:app"]
+    tool = Tool("Courseport", base, "/lti/login", "/lti/launch", "Hello.", resource_uuid=uuid)
+    tool.process = _gunicorn(args, env, port, ROOT)
+    return tool
+
+
+def start_bare(platform: LaunchPlatform, workers: int) -> Tool:
+    port = free_port()
+    env = {"BARE_ISSUER": platform.issuer, "BARE_CLIENT_ID": platform.client_id, "BARE_AUTH_URL": platform.auth_url,
+           "BARE_JWKS_URL": platform.jwks_url, "BARE_DEPLOYMENT_ID": platform.server.deployment_id or "",
+           "BARE_SECRET_KEY": secrets.token_hex(16)}
+    tool = Tool("bare pylti1p3", f"http://127.0.0.1:{port}", "/login", "/launch", "Welcome, ")
+    tool.process = _gunicorn(["-w", str(workers), "bare_tool:app"], env, port, ROOT / "bench")
+    return tool
+
+
+def launch_once(session: requests.Session, tool: Tool, platform: LaunchPlatform, sub: str) -> None:
+    """One complete launch, as a browser: login → platform auth → launch POST → landing page."""
+    hint = platform.add_link(LinkSpec(sub=sub, resource_uuid=tool.resource_uuid, name=f"User {sub}"))
+    query = urlencode({"iss": platform.issuer, "login_hint": sub, "target_link_uri": tool.base_url + tool.launch_path,
+                       "lti_message_hint": hint, "client_id": platform.client_id})
+    login = session.get(f"{tool.base_url}{tool.login_path}?{query}", allow_redirects=False, timeout=30)
+    if login.status_code != 302:
+        raise RuntimeError(f"login answered {login.status_code}")
+    auth = session.get(login.headers["Location"], timeout=30)
+    form = {name: html.unescape(value) for name, value in _INPUT.findall(auth.text)}
+    action = html.unescape(_ACTION.search(auth.text).group(1))
+    launched = session.post(action, data=form, allow_redirects=False, timeout=30)
+    if launched.status_code != 302:
+        raise RuntimeError(f"launch answered {launched.status_code}: {launched.text[:200]}")
+    landing = session.get(tool.base_url + launched.headers["Location"] if launched.headers["Location"]
+                          .startswith("/") else launched.headers["Location"], allow_redirects=False, timeout=30)
+    if landing.status_code != 200 or tool.landing_text not in landing.text:
+        raise RuntimeError(f"landing answered {landing.status_code}")
+
+
+def drive(tool: Tool, platform: LaunchPlatform, *, clients: int, seconds: float, subs, warmup: int) -> Run:
+    for index in range(warmup):
+        launch_once(requests.Session(), tool, platform, subs(-1, index))
+    run = Run()
+    lock = threading.Lock()
+    stop = time.time() + seconds
+    assert tool.process is not None
+
+    def client(number: int) -> None:
+        count = 0
+        while time.time() < stop:
+            session = requests.Session()  # a fresh browser per launch, as LMS users arrive
+            started = time.perf_counter()
+            try:
+                launch_once(session, tool, platform, subs(number, count))
+            except (RuntimeError, requests.RequestException) as error:
+                with lock:
+                    run.failures.append(str(error))
+            else:
+                with lock:
+                    run.latencies.append(time.perf_counter() - started)
+            count += 1
+
+    threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
+    cpu_before, wall_before = _server_cpu(tool.process.pid), time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run.seconds = time.perf_counter() - wall_before
+    run.cpu_seconds = _server_cpu(tool.process.pid) - cpu_before
+    return run
+
+
+def report(name: str, run: Run) -> dict[str, float]:
+    figures = {"rate": run.launches / run.seconds, "p50": _percentile(run.latencies, 0.5) * 1000,
+               "p99": _percentile(run.latencies, 0.99) * 1000, "cpu": run.cpu_seconds * 1000 / run.launches}
+    print(f"{name:<16} {run.launches:>8} {figures['rate']:>11.1f} {figures['p50']:>9.1f} {figures['p99']:>9.1f} "
+          f"{figures['cpu']:>13.2f} {len(run.failures):>9}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=40)
+    parser.add_argument("--returning", action="store_true", help="launch a pool of known users instead of new ones")
+    parser.add_argument("--only", choices=["courseport", "bare"], help="run one tool only")
+    parser.add_argument("--profile", metavar="DIR", help="cProfile Courseport's workers into DIR")
+    options = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the platform's request log
+
+    with tempfile.TemporaryDirectory(prefix="courseport-launch-bench-") as folder, PlatformServer() as server:
+        platform = LaunchPlatform(server, "")
+        tools: list[Tool] = []
+        try:
+            if options.only != "courseport":
+                tools.append(start_bare(platform, options.workers))
+            if options.only != "bare":
+                tools.append(start_courseport(Path(folder), platform, options.workers, options.profile))
+            if options.returning:
+                pool = options.clients * 25
+
+                def subs(client: int, count: int) -> str:
+                    return f"returning-{(client * 7919 + count) % pool}"
+                warmup = pool
+            else:
+                def subs(client: int, count: int) -> str:
+                    return f"user-{client}-{count}-{secrets.token_hex(4)}"
+                warmup = options.warmup
+            print(f"{options.clients} clients, {options.workers} gunicorn workers each, {options.seconds:.0f} s per "
+                  f"tool, {'returning' if options.returning else 'new'} users, {os.cpu_count()} CPUs\n")
+            print(f"{'tool':<16} {'launches':>8} {'launches/s':>11} {'p50 ms':>9} {'p99 ms':>9} "
+                  f"{'CPU ms/launch':>13} {'failures':>9}")
+            results = {}
+            for tool in tools:
+                platform.tool_url = tool.base_url
+                run = drive(tool, platform, clients=options.clients, seconds=options.seconds, subs=subs,
+                            warmup=warmup)
+                results[tool.name] = report(tool.name, run)
+                if run.failures:
+                    print(f"  first failure: {run.failures[0]}")
+            if len(results) == 2:
+                ours, bare = results["Courseport"], results["bare pylti1p3"]
+                print(f"\nCourseport / bare: CPU per launch {ours['cpu'] / bare['cpu']:.2f} "
+                      f"(target ≤ {1 / 1.2:.2f}), launches/s {ours['rate'] / bare['rate']:.2f} (target ≥ 1.00), "
+                      f"Courseport p99 {ours['p99']:.0f} ms (target < 80)")
+        finally:
+            for tool in tools:
+                if tool.process:
+                    tool.process.terminate()
+                    tool.process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
