@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.extensions import db
 from app.models import ScheduledRun
 from app.models.base import utcnow
-from app.services import legacy_members, legacy_outcomes, maintenance, sync
+from app.services import legacy_outcomes, maintenance, sync
 from app.services.settings import lti_setting
 
 GRADE_SWEEP = "grade_sweep"
@@ -37,8 +37,7 @@ def _body(name: str, resource_id: int | None) -> Callable[[], dict[str, Any]]:
     return {
         GRADE_SWEEP: lambda: {"queued": sync.queue_grade_pushes(resource_id)
                               + legacy_outcomes.queue_outcome_pushes(resource_id)},
-        MEMBER_SWEEP: lambda: {"queued": sync.queue_member_syncs(resource_id)
-                               + legacy_members.queue_member_syncs(resource_id)},
+        MEMBER_SWEEP: lambda: {"queued": sync.queue_member_syncs(resource_id)},
         KEY_MAINTENANCE: maintenance.key_maintenance,
         CLEANUP: maintenance.cleanup,
     }[name]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from app.extensions import db
-from app.jobs.queue import FAILED, MEMBER_SYNC, RETRY, JobOutcome, JobSpec, enqueue_many, member_sync_key
+from app.jobs.queue import FAILED, RETRY, JobOutcome
 from app.lti import lti11
 from app.lti.errors import LtiError
 from app.lti.lti11_memberships import (
@@ -21,7 +21,7 @@ from app.lti.lti11_memberships import (
 )
 from app.models import AUTH_LTI, Enrolment, Lti11Consumer, LtiUser, PublishedResource, RoleAssignment, User
 from app.models.base import utcnow
-from app.models.tools import LTI_LEGACY, PROVISION_AUTO
+from app.models.tools import PROVISION_AUTO
 from app.services import legacy_launch, lti_enrolment, provisioning
 from app.services.member_sync import (
     ABSENT, MSG_LIMIT, MSG_LINK_DONE, MSG_NO_MEMBERS, MSG_NOT_ELIGIBLE, MSG_NOT_LTI, MSG_PROHIBITED, MemberSync,
@@ -208,15 +208,3 @@ class LegacyMemberSync(MemberSync):
                 Enrolment.published_resource_id == self.resource.id,
                 Enrolment.user_id == lti_user.user_id)).rowcount or 0
             db.session.delete(lti_user)
-
-
-def queue_member_syncs(resource_id: int | None = None) -> int:
-    """One member-sync job per enabled legacy resource with user synchronisation on (sweep, "Sync now")."""
-    query = db.select(PublishedResource.id).where(
-        PublishedResource.lti_version == LTI_LEGACY, PublishedResource.enabled.is_(True),
-        PublishedResource.member_sync.is_(True))
-    if resource_id is not None:
-        query = query.where(PublishedResource.id == resource_id)
-    ids = list(db.session.execute(query).scalars())
-    return enqueue_many([JobSpec(MEMBER_SYNC, member_sync_key(rid), {"resource_id": rid}, rid, None)
-                         for rid in ids], advance=resource_id is not None)

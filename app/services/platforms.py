@@ -18,7 +18,7 @@ from app.lti import connection_check, service_token
 from app.lti.errors import LtiError
 from app.lti.registration import RegistrationError, ToolRegistration, is_http_url, registration_url
 from app.models import (
-    AccessToken, Deployment, Enrolment, LaunchLog, LtiContext, LtiUser, LtiUserResourceLink, PlatformKeyset,
+    Deployment, Enrolment, LaunchLog, LtiContext, LtiUser, LtiUserResourceLink, PlatformKeyset,
     PlatformRegistration, RegistrationToken, ResourceLink, SyncJob, published_resource_registration,
 )
 from app.models.base import utcnow

@@ -423,10 +423,10 @@ def queue_grade_pushes(resource_id: int | None = None, *, everything: bool = Fal
 
 
 def queue_member_syncs(resource_id: int | None = None) -> int:
-    """One member-sync job per enabled LTI Advantage resource with user synchronisation on."""
+    """One member-sync job per enabled resource with user synchronisation on, LTI Advantage or legacy
+    (the job handler picks the roster protocol by the resource's version)."""
     query = db.select(PublishedResource.id).where(
-        PublishedResource.lti_version == LTI_ADVANTAGE, PublishedResource.enabled.is_(True),
-        PublishedResource.member_sync.is_(True))
+        PublishedResource.enabled.is_(True), PublishedResource.member_sync.is_(True))
     if resource_id is not None:
         query = query.where(PublishedResource.id == resource_id)
     ids = list(db.session.execute(query).scalars())

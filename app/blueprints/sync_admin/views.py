@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.models import Course, PublishedResource, SyncJob
 from app.security import admin_required
-from app.services import legacy_members, legacy_outcomes, publishing, sync, sync_jobs, sync_status
+from app.services import legacy_outcomes, publishing, sync, sync_jobs, sync_status
 from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.permissions import can_manage_course, can_view_staff_pages
 
@@ -111,7 +111,6 @@ def sync_grades_now(course_id: int, resource_id: int):
 def sync_members_now(course_id: int, resource_id: int):
     course, resource = _course_resource(course_id, resource_id, manage=True)
     sync.queue_member_syncs(resource.id)
-    legacy_members.queue_member_syncs(resource.id)  # each queues only its own LTI version
     db.session.commit()
     flash("User synchronisation queued.", "success")
     return redirect(_status_url(course, resource))
