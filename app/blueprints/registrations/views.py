@@ -203,29 +203,22 @@ def delete_deployment(registration_id: int, deployment_pk: int):
                            lti_nav_active="Tool registration")
 
 
-@bp.post("/registrations/<int:registration_id>/deployments/<int:deployment_pk>/approve")
+DEPLOYMENT_DECISIONS = {"approve": (platforms.approve_deployment, "Deployment approved"),
+                        "ignore": (platforms.ignore_deployment, "Deployment ignored")}
+
+
+@bp.post("/registrations/<int:registration_id>/deployments/<int:deployment_pk>/<any(approve, ignore):decision>")
 @admin_required
-def approve_deployment(registration_id: int, deployment_pk: int):
+def decide_deployment(registration_id: int, deployment_pk: int, decision: str):
+    """Approve or ignore a deployment held for approval (SPEC 4.6.3)."""
     registration = _registration(registration_id)
+    act, message = DEPLOYMENT_DECISIONS[decision]
     try:
-        platforms.approve_deployment(_deployment(registration, deployment_pk))
+        act(_deployment(registration, deployment_pk))
     except ServiceError:
         abort(404)
     db.session.commit()
-    flash("Deployment approved", "success")
-    return redirect(_view_url(registration, "tooldeployments"))
-
-
-@bp.post("/registrations/<int:registration_id>/deployments/<int:deployment_pk>/ignore")
-@admin_required
-def ignore_deployment(registration_id: int, deployment_pk: int):
-    registration = _registration(registration_id)
-    try:
-        platforms.ignore_deployment(_deployment(registration, deployment_pk))
-    except ServiceError:
-        abort(404)
-    db.session.commit()
-    flash("Deployment ignored", "success")
+    flash(message, "success")
     return redirect(_view_url(registration, "tooldeployments"))
 
 
