@@ -295,15 +295,13 @@ def run_due(limit: int = 500, kinds: Iterable[str] | None = None, *, resource_id
         due = _due(kinds, resource_id, min(limit - stats.processed, 200), now)
         if not due:
             break
-        claimed_any = False
+        # Jobs another worker claimed first are no longer pending, so the next query moves past them: a worker
+        # that lost a race for what it saw looks again rather than leaving due work behind.
         for kind, jobs in _batches(due, limit - stats.processed):
             claimed = [job for job in jobs if claim(job.id, me, now)]
             db.session.commit()
             if claimed:
-                claimed_any = True
                 _run_batch(kind, claimed, me, stats)
-        if not claimed_any:  # everything we saw was taken by other workers
-            break
     return stats
 
 
