@@ -36,6 +36,18 @@ def emit(data: Any, as_json: bool, text: str | Callable[[], str] | None = None) 
     click.echo(text)
 
 
+def table(headers: list[str], rows: list[list[str | None]], max_width: int = 40) -> str:
+    """Rows as aligned columns under `headers`; empty cells print "-". Cells wider than `max_width` are cut with
+    "…", except in the last column, which runs on (it is usually the long text, e.g. a cause)."""
+    cells = [[("-" if value in (None, "") else " ".join(str(value).split())) for value in row] for row in rows]
+    last = len(headers) - 1
+    cells = [[value if index == last or len(value) <= max_width else value[:max_width - 1] + "…"
+              for index, value in enumerate(row)] for row in cells]
+    widths = [max(len(line[index]) for line in [headers, *cells]) for index in range(last)]
+    return "\n".join("  ".join([*(value.ljust(width) for value, width in zip(line, widths)), line[last]]).rstrip()
+                     for line in [headers, *cells])
+
+
 def fail(message: str, as_json: bool, errors: dict[str, str] | None = None) -> None:
     db.session.rollback()
     if as_json:

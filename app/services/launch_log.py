@@ -13,7 +13,7 @@ from app.lti.errors import LtiError
 from app.lti.sql import execute, statement
 from app.models import LaunchLog, PlatformRegistration, PublishedResource, User
 from app.models.base import utcnow
-from app.services.errors import NotFound
+from app.services.errors import NotFound, ValidationErrors
 from app.services.publishing import resource_display_name
 
 KIND_LOGIN = "LTI 1.3 login"
@@ -26,6 +26,8 @@ SUCCESS = "success"
 FAILED = "failure"
 PENDING = "pending"
 OUTCOME_LABELS = {SUCCESS: "Success", FAILED: "Failed", PENDING: "Pending approval"}
+DEFAULT_LIST_LIMIT = 50
+MSG_LIMIT = "The limit must be a positive whole number."
 COOKIE_LABELS = {"cookie": "cookie", "partitioned": "partitioned cookie", "storage": "platform storage",
                  "none": "new window", "new_window": "new window"}
 
@@ -163,3 +165,54 @@ def registration_choices() -> list[PlatformRegistration]:
     """Every registration, for the log's filter (deleted ones are gone; their rows keep the issuer)."""
     return list(db.session.execute(select(PlatformRegistration).order_by(PlatformRegistration.name,
                                                                          PlatformRegistration.id)).scalars())
+
+
+def parse_limit(value: Any) -> int:
+    """How many attempts to list (the CLI's --limit): a whole number of at least 1."""
+    try:
+        limit = int(str(value).strip())
+    except ValueError:
+        raise ValidationErrors({"limit": MSG_LIMIT}) from None
+    if limit < 1:
+        raise ValidationErrors({"limit": MSG_LIMIT})
+    return limit
+
+
+def recent_launches(*, failed_only: bool = False, limit: int = DEFAULT_LIST_LIMIT) -> list[LaunchLog]:
+    """The newest `limit` attempts, through the log screen's own query (only "Failed" ones when asked)."""
+    query = launches_query(LogFilters(outcome=FAILED if failed_only else "")).limit(limit)
+    return list(db.session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class LaunchRow:
+    """One line of the log as the screen shows it: names instead of ids, labels instead of codes."""
+
+    log: LaunchLog
+    registration: str | None
+    user: str | None
+    resource: str | None
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS.get(self.log.outcome, self.log.outcome)
+
+    def as_dict(self) -> dict[str, Any]:
+        log = self.log
+        return {"id": log.id, "time": log.at, "kind": log.kind, "outcome": self.outcome_label,
+                "registration": self.registration, "deployment_id": log.deployment_id, "user": self.user,
+                "resource": self.resource, "cause": log.cause, "check_code": log.check_code, "fix": log.fix}
+
+
+def launch_rows(rows: list[LaunchLog]) -> list[LaunchRow]:
+    """Registration / consumer key is the registration's name, else the consumer key, else the issuer;
+    User is the account's username, else the platform's subject (as in the log's table)."""
+    registrations, users, resources = registrations_by_id(rows), users_by_id(rows), resource_names(rows)
+    result = []
+    for row in rows:
+        registration = registrations.get(row.registration_id or 0)
+        user = users.get(row.user_id or 0)
+        result.append(LaunchRow(
+            row, registration.name if registration else (row.consumer_key or row.issuer),
+            user.username if user else row.subject, resources.get(row.published_resource_id or 0)))
+    return result

@@ -202,6 +202,11 @@ def test_tool_details_tab(admin_client, db):
                          ("JWKS URL", f"{BASE}/lti/jwks"), ("Deep linking URL", f"{BASE}/lti/deeplink")):
         assert f'<th scope="row">{label}</th>' in page
         assert re.search(rf'value="{re.escape(value)}" readonly[^>]*>\s*<button[^>]*data-copy-label="{label}"', page)
+    # The copy icon is an inline SVG (emoji fonts are often missing), hidden from assistive technology.
+    assert page.count('aria-label="Copy to clipboard">') == 5
+    assert page.count('<svg class="icon-copy" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" '
+                      'focusable="false"') == 5
+    assert "&#x1F4CB;" not in page and "\U0001F4CB" not in page
     assert "Single use. Expires " in page
     assert ">Generate a new registration URL</button>" in page
     assert "<h2>Manual registration</h2>" in page
