@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 from app.extensions import db
+from app.lti.sql import execute, statement
 from app.models import Activity, ActivityCompletion, Course, User
 from app.models.base import utcnow
 
+_COMPLETE = statement(
+    "INSERT INTO activity_completion (activity_id, user_id, completed_at, created_at, updated_at) "
+    "VALUES (:activity, :user, :now, :now, :now) ON CONFLICT (activity_id, user_id) DO NOTHING", times=("now",))
 
-def mark_complete(activity: Activity, user: User) -> ActivityCompletion:
-    """Record completion once; later calls keep the first completion time."""
-    completion = db.session.execute(db.select(ActivityCompletion).where(
-        ActivityCompletion.activity_id == activity.id, ActivityCompletion.user_id == user.id)).scalar_one_or_none()
-    if completion is None:
-        completion = ActivityCompletion(activity_id=activity.id, user_id=user.id, completed_at=utcnow())
-        db.session.add(completion)
-        db.session.flush()
-    return completion
+
+def mark_complete(activity: Activity, user: User) -> bool:
+    """Record completion once (later calls keep the first completion time); True when this call recorded it.
+    One statement that the unique (activity, user) index settles, since a page view makes it on every visit."""
+    return execute(_COMPLETE, activity=activity.id, user=user.id, now=utcnow()).rowcount == 1
 
 
 def completed_activity_ids(course: Course, user: User) -> set[int]:

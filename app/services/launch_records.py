@@ -8,6 +8,7 @@ platform that sends them only on some launches does not lose grade or roster syn
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.lti.launch_data import LaunchData
@@ -21,6 +22,9 @@ _DEPLOYMENT_SEEN = statement("UPDATE deployment SET last_seen_at = :now, updated
                              times=("now",))
 _REGISTRATION_SEEN = statement("UPDATE platform_registration SET last_launch_at = :now, updated_at = :now "
                                "WHERE id = :id", times=("now",))
+# "Last launch" and "last seen" are shown to the minute: under a burst of launches they are not rewritten by every
+# one of them (each rewrite is a write on a row every launch of the platform shares).
+SEEN_PRECISION = timedelta(minutes=1)
 _LEARN_ORIGIN = statement("UPDATE platform_registration SET frame_origins = :origins WHERE id = :id",
                           json=("origins",))
 _CONTEXT = statement(
@@ -59,14 +63,21 @@ _USER_LINK = statement(
     times=("now",))
 
 
+def _stale(seen: datetime | None, now: datetime) -> bool:
+    return seen is None or now - seen >= SEEN_PRECISION
+
+
 def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_id: int) -> int | None:
     """Upsert everything SPEC 5.7 lists, in the caller's transaction; returns the resource link's id.
 
-    `registration` is the launch's registration row (id, frame_origins)."""
+    `registration` is the launch's registration row (id, frame_origins, and when read: last_launch_at and its
+    deployment's last_seen_at as deployment_seen_at)."""
     now = utcnow()
-    execute(_DEPLOYMENT_SEEN, id=launch.deployment_pk, now=now,
-            legacy_key=launch.lti1p1["oauth_consumer_key"] if launch.lti1p1 else None)
-    execute(_REGISTRATION_SEEN, id=registration.id, now=now)
+    legacy_key = launch.lti1p1["oauth_consumer_key"] if launch.lti1p1 else None
+    if legacy_key or _stale(getattr(registration, "deployment_seen_at", None), now):
+        execute(_DEPLOYMENT_SEEN, id=launch.deployment_pk, now=now, legacy_key=legacy_key)
+    if _stale(getattr(registration, "last_launch_at", None), now):
+        execute(_REGISTRATION_SEEN, id=registration.id, now=now)
     learned = origin_of(launch.return_url)
     known = list(registration.frame_origins or [])
     if learned and learned not in known:

@@ -10,6 +10,7 @@ from app.lti.sql import execute, statement
 from app.models import PublishedResource, User
 from app.models.base import utcnow
 from app.models.tools import TARGET_ACTIVITY
+from app.services import permissions
 
 _CURRENT = statement(
     "SELECT e.id AS enrolment_id, e.time_end, r.id AS role_id, r.role, r.activity_id FROM enrolment e "
@@ -84,4 +85,5 @@ def enrol(user: User, resource: PublishedResource, role: str,
                 role=role, now=now)
     elif (existing.role, existing.activity_id) != (role, activity_id):
         execute(_CHANGE_ROLE, id=existing.role_id, role=role, activity=activity_id, now=now)
+    permissions.forget_roles()
     return enrolment_id

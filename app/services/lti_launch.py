@@ -46,9 +46,11 @@ class Prompt:
 
 
 _USABLE = statement(
-    "SELECT r.id, r.name, r.issuer, r.client_id, r.status, r.frame_origins, d.status AS deployment_status "
+    "SELECT r.id, r.name, r.issuer, r.client_id, r.status, r.frame_origins, r.last_launch_at, "
+    "d.status AS deployment_status, d.last_seen_at AS deployment_seen_at "
     "FROM platform_registration r LEFT JOIN deployment d ON d.id = :deployment AND d.registration_id = r.id "
-    "WHERE r.id = :registration", result_json=("frame_origins",))
+    "WHERE r.id = :registration", result_json=("frame_origins",),
+    result_times=("last_launch_at", "deployment_seen_at"))
 
 
 def _checked_registration(launch: LaunchData) -> Any:

@@ -1,8 +1,14 @@
 """Who may do what in a course (SPEC 2.3). Site admins may do everything; views turn False into 403."""
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from app.extensions import db
-from app.models import Activity, Course, RoleAssignment, User
+from app.lti.sql import execute, statement
+from app.models import Activity, Course, User
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
 
 _RANK = {ROLE_TEACHER: 3, ROLE_NONEDITING: 2, ROLE_STUDENT: 1}
@@ -12,20 +18,38 @@ def _best(roles: list[str]) -> str | None:
     return max(roles, key=_RANK.__getitem__) if roles else None
 
 
+_ROLES = statement("SELECT activity_id, role FROM role_assignment WHERE user_id = :user AND course_id = :course")
+_CACHE_KEY = "course_roles"
+
+
+def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
+    """Every role the user holds in the course, (activity_id or None, role): one query per page, however many
+    checks it makes (an activity page makes four). Kept in the session's info until its next flush, commit or
+    rollback; writers that bypass the ORM call `forget_roles`."""
+    cache = db.session.info.setdefault(_CACHE_KEY, {})
+    key = (user_id, course_id)
+    if key not in cache:
+        cache[key] = execute(_ROLES, user=user_id, course=course_id).all()
+    return cache[key]
+
+
+def forget_roles(session: Session | None = None, *_: Any) -> None:
+    (session or db.session).info.pop(_CACHE_KEY, None)
+
+
+for _event in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _event, forget_roles)
+
+
 def course_role(user: User, course_id: int) -> str | None:
     """The user's strongest course-level role (several enrolments may each carry one), or None."""
-    roles = db.session.execute(db.select(RoleAssignment.role).where(
-        RoleAssignment.user_id == user.id, RoleAssignment.course_id == course_id,
-        RoleAssignment.activity_id.is_(None))).scalars().all()
-    return _best(list(roles))
+    return _best([row.role for row in _roles_in_course(user.id, course_id) if row.activity_id is None])
 
 
 def activity_role(user: User, course_id: int, activity_id: int) -> str | None:
     """The strongest role that reaches this activity: course level, or held on this activity only."""
-    roles = db.session.execute(db.select(RoleAssignment.role).where(
-        RoleAssignment.user_id == user.id, RoleAssignment.course_id == course_id,
-        (RoleAssignment.activity_id.is_(None)) | (RoleAssignment.activity_id == activity_id))).scalars().all()
-    return _best(list(roles))
+    return _best([row.role for row in _roles_in_course(user.id, course_id)
+                  if row.activity_id is None or row.activity_id == activity_id])
 
 
 def can_manage_course(user: User, course: Course) -> bool:

@@ -108,8 +108,10 @@ def view_activity(activity_id: int):
     if activity.type == "assignment":
         return render_assignment(activity, activity_context(activity))
     context = activity_context(activity)
-    if context["student"]:
-        # Viewing is what completes a page (SPEC 2.4): the one write a GET makes, and only the first time.
-        completion.mark_complete(activity, current_user)
+    # Viewing is what completes a page (SPEC 2.4): the one write a GET makes, and only the first time. The page
+    # is rendered first because a commit expires every loaded row, which the template would then load again.
+    completed = context["student"] and completion.mark_complete(activity, current_user)
+    page = render_template("courses/page.html", **context)
+    if completed:
         db.session.commit()
-    return render_template("courses/page.html", **context)
+    return page
