@@ -4,7 +4,7 @@ POST loop of 10,000 scores to the same endpoint in the same run.
     .venv/bin/python bench/grades.py [--grades N] [--port P]
 
 What is timed for Courseport is the worker draining the 10,000 grade-push jobs (claim, read, POST, log, commit,
-each job its own transaction). The sweep that queues them is timed and printed separately.
+each job's outcome its own transaction). The sweep that queues them is timed and printed separately.
 """
 from __future__ import annotations
 

@@ -25,8 +25,10 @@ from app.extensions import db
 from app.jobs import sweeps
 from app.jobs.handlers import HANDLERS, Handler
 from app.jobs.queue import DONE, FAILED, RETRY, JobOutcome, pending_twin, superseded_note
+from app.lti import sql
 from app.models import SyncJob
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 
 LOCK = timedelta(minutes=5)
@@ -44,9 +46,9 @@ log = logging.getLogger("courseport.jobs")
 
 @contextmanager
 def pipelined() -> Iterator[None]:
-    """For a worker process: grade pushes overlap each score's request (sender thread) with recording the
-    previous results (this thread). A short GIL switch interval lets the sender pick up each response at once
-    rather than up to 5 ms later. Restored afterwards, since it is process-wide."""
+    """For a worker process: a member sync reads the next roster pages on a helper thread while this one plans
+    the current page. A short GIL switch interval lets the helper pick up each response at once rather than up
+    to 5 ms later. Restored afterwards, since it is process-wide. (Grade pushes use no second thread.)"""
     previous = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
@@ -152,21 +154,36 @@ def _batches(jobs: list[_Job], room: int) -> list[tuple[str, list[_Job]]]:
     return batches
 
 
-_JOBS = SyncJob.__table__
-# Built once: claiming and finishing are done for every job.
-_CLAIM = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"), _JOBS.c.status == JOB_PENDING).values(
-    status=JOB_RUNNING, locked_by=bindparam("me"), locked_until=bindparam("until"), updated_at=bindparam("now"))
-_FINISH = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"), _JOBS.c.locked_by == bindparam("me")).values(
-    status=bindparam("new_status"), finished_at=bindparam("now"), attempts=bindparam("new_attempts"),
-    locked_by=None, locked_until=None, last_http_status=bindparam("http_status"), last_error=bindparam("error"),
-    result=bindparam("new_result"), updated_at=bindparam("now"))
+# Built once, as prepared statements (app/lti/sql.py): an ORM or Core statement costs several times a prepared
+# one in Python before the database sees it.
+_CLAIM = sql.statement(
+    f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
+    f"WHERE id = :job_id AND status = '{JOB_PENDING}'", times=("until", "now"))
+# A batch in one statement: RETURNING names exactly the rows this UPDATE changed, so each job still goes to
+# the one worker whose statement claimed it.
+_CLAIM_MANY = sql.statement(
+    f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
+    f"WHERE id IN :job_ids AND status = '{JOB_PENDING}' RETURNING id", times=("until", "now")).bindparams(
+    bindparam("job_ids", expanding=True))
+# Run for every job: straight on the driver's cursor (app/models/driver_sql.py).
+_FINISH = DriverStatement(
+    "UPDATE sync_job SET status = :new_status, finished_at = :now, attempts = :new_attempts, locked_by = NULL, "
+    "locked_until = NULL, last_http_status = :http_status, last_error = :error, result = :new_result, "
+    "updated_at = :now WHERE id = :job_id AND locked_by = :me", times=("now",), json=("new_result",))
 
 
 def claim(job_id: int, me: str, now: datetime | None = None) -> bool:
     """Atomic: only the process whose UPDATE changed the row runs the job."""
     now = now or utcnow()
-    result = db.session.connection().execute(_CLAIM, {"job_id": job_id, "me": me, "until": now + LOCK, "now": now})
-    return result.rowcount == 1
+    return sql.execute(_CLAIM, job_id=job_id, me=me, until=now + LOCK, now=now).rowcount == 1
+
+
+def claim_many(job_ids: list[int], me: str, now: datetime | None = None) -> set[int]:
+    """Claim several pending jobs at once; returns the ids this worker won (atomic per row, as `claim`)."""
+    now = now or utcnow()
+    if not db.session.get_bind().dialect.update_returning:
+        return {job_id for job_id in job_ids if claim(job_id, me, now)}
+    return set(sql.execute(_CLAIM_MANY, job_ids=job_ids, me=me, until=now + LOCK, now=now).scalars())
 
 
 class _Lease:
@@ -234,10 +251,9 @@ def _finish(job: _Job, outcome: JobOutcome, me: str, *, failed_twins: bool = Tru
         status = DONE  # a newer job for the same work is queued: it will retry in this one's place
         error = f"{outcome.message} ({superseded_note()})"
     final = JOB_FAILED if status == FAILED else JOB_DONE
-    changed = db.session.connection().execute(_FINISH, {
-        "job_id": job.id, "me": me, "new_status": final, "now": now, "new_attempts": attempts,
-        "http_status": outcome.http_status, "error": error, "new_result": result})
-    if not changed.rowcount:
+    changed = _FINISH.execute(job_id=job.id, me=me, new_status=final, now=now, new_attempts=attempts,
+                              http_status=outcome.http_status, error=error, new_result=result)
+    if not changed:
         log.warning("job %s finished after its lock was taken over; its result was not recorded", job.id)
     elif failed_twins:
         # Older failures of the same work are settled by this newer run (sent, or failed again more recently).
@@ -298,8 +314,9 @@ def run_due(limit: int = 500, kinds: Iterable[str] | None = None, *, resource_id
         # Jobs another worker claimed first are no longer pending, so the next query moves past them: a worker
         # that lost a race for what it saw looks again rather than leaving due work behind.
         for kind, jobs in _batches(due, limit - stats.processed):
-            claimed = [job for job in jobs if claim(job.id, me, now)]
+            won = claim_many([job.id for job in jobs], me, now)
             db.session.commit()
+            claimed = [job for job in jobs if job.id in won]
             if claimed:
                 _run_batch(kind, claimed, me, stats)
     return stats

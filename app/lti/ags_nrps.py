@@ -128,6 +128,7 @@ class Connector(ServiceConnector):
         self.max_pages = max_pages
         self.last: Exchange | None = None
         self._fixed_token: str | None = None
+        self._deferred: list[ServiceCall] | None = None
 
     def detached(self, token: str) -> "Connector":
         """A copy for another thread: it uses `token` as is and never touches the database or the app
@@ -164,11 +165,59 @@ class Connector(ServiceConnector):
                              data: str | None = None, content_type: str = "application/json",
                              accept: str = "application/json",
                              case_insensitive_headers: bool = False) -> TServiceConnectorResponse:
-        """One service call; a 401 drops the cached token and retries once with a fresh one (SPEC 5.10)."""
-        response = self._send(scopes, url, is_post, data, content_type, accept, refresh=False)
+        """One service call; a 401 drops the cached token and retries once with a fresh one (SPEC 5.10).
+        A deferring twin (`_deferring`) only sends the request and keeps it for ServiceCall.finish()."""
+        call = ServiceCall(self, scopes, url, is_post, data, content_type, accept)
+        if self._deferred is not None:
+            self._deferred.append(call)
+            return {"headers": {}, "body": None, "next_page_url": None}
+        return call.finish()
+
+    def get_paginated_data(self, scopes: Sequence[str], url: str | None, *args: Any,
+                           **kwargs: Any) -> Iterator[TServiceConnectorResponse]:
+        return _pages(lambda page_url: self.make_service_request(scopes, page_url, *args, **kwargs), url,
+                      self.max_pages)
+
+    def _deferring(self) -> "Connector":
+        twin = copy.copy(self)
+        twin._deferred = []
+        return twin
+
+
+class ServiceCall:
+    """A service request already sent; `finish()` reads the answer (on the thread that has the database, so a
+    401 can refresh the token) and returns what make_service_request returns, or raises PlatformError."""
+
+    def __init__(self, connector: Connector, scopes: Sequence[str], url: str, is_post: bool, data: str | None,
+                 content_type: str, accept: str) -> None:
+        self.connector, self.scopes, self.url = connector, list(scopes), url
+        self.is_post, self.data, self.content_type, self.accept = is_post, data, content_type, accept
+        self.token = connector.get_access_token(self.scopes)
+        self.pending = self._begin(self.token)
+
+    def _begin(self, token: str) -> outbound.Pending:
+        headers = {"Authorization": "Bearer " + token, "Accept": self.accept}
+        if self.is_post:
+            headers["Content-Type"] = self.content_type
+        return outbound.begin("POST" if self.is_post else "GET", self.url, headers=headers, data=self.data,
+                              timeout=self.connector.timeout)
+
+    def _response(self, pending: outbound.Pending) -> outbound.Response:
+        try:
+            return pending.response()
+        except outbound.OutboundError as error:
+            raise PlatformError(error.reason) from None
+
+    def finish(self) -> TServiceConnectorResponse:
+        connector = self.connector
+        response = self._response(self.pending)
         if response.status_code == 401:
-            response = self._send(scopes, url, is_post, data, content_type, accept, refresh=True)
-        self.last = Exchange(response.status_code, response.text[:EXCERPT])
+            # A fresh token, unless an earlier call already replaced the one this request carried.
+            token = connector.get_access_token(self.scopes)
+            if token == self.token:
+                token = connector.get_access_token(self.scopes, refresh=True)
+            response = self._response(self._begin(token))
+        connector.last = Exchange(response.status_code, response.text[:EXCERPT])
         if not response.ok:
             raise PlatformError(f"HTTP {response.status_code}", response.status_code, response.text,
                                 retry_after_seconds(response.headers.get("Retry-After")))
@@ -178,21 +227,6 @@ class Connector(ServiceConnector):
             body = response.text
         return {"headers": response.headers, "body": body, "next_page_url": next_page_url(response.headers)}
 
-    def _send(self, scopes: Sequence[str], url: str, is_post: bool, data: str | None, content_type: str,
-              accept: str, *, refresh: bool) -> outbound.Response:
-        headers = {"Authorization": "Bearer " + self.get_access_token(scopes, refresh=refresh), "Accept": accept}
-        if is_post:
-            headers["Content-Type"] = content_type
-        try:
-            return outbound.request("POST" if is_post else "GET", url, headers=headers, data=data,
-                                    timeout=self.timeout)
-        except outbound.OutboundError as error:
-            raise PlatformError(error.reason) from None
-
-    def get_paginated_data(self, scopes: Sequence[str], url: str | None, *args: Any,
-                           **kwargs: Any) -> Iterator[TServiceConnectorResponse]:
-        return _pages(lambda page_url: self.make_service_request(scopes, page_url, *args, **kwargs), url,
-                      self.max_pages)
 
 
 def _pages(fetch: Callable[[str], TServiceConnectorResponse], url: str | None,
@@ -280,6 +314,27 @@ def post_score(connector: Connector, endpoint: AgsEndpoint, lineitem_url: str, g
     """POST to `{lineitem path}/scores` (any query string kept after it). Raises PlatformError on failure."""
     endpoint.service(connector).put_grade(grade, LineItem({"id": lineitem_url}))
     return connector.last or Exchange(0, "")
+
+
+class ScoreInFlight:
+    """A score POSTed by `start_score`, its answer not read yet."""
+
+    def __init__(self, call: ServiceCall) -> None:
+        self.call = call
+
+    def finish(self) -> Exchange:
+        """The platform's answer, as post_score returns it (raises PlatformError the same way)."""
+        self.call.finish()
+        return self.call.connector.last or Exchange(0, "")
+
+
+def start_score(connector: Connector, endpoint: AgsEndpoint, lineitem_url: str, grade: Grade) -> ScoreInFlight:
+    """post_score in two halves: the request goes out now, built by pylti1p3 as post_score builds it, and
+    `finish()` reads the answer, so the caller can record the previous score while the platform works."""
+    deferring = connector._deferring()
+    endpoint.service(deferring).put_grade(grade, LineItem({"id": lineitem_url}))
+    (call,) = deferring._deferred or ()
+    return ScoreInFlight(call)
 
 
 def membership_pages(connector: Connector, memberships_url: str,

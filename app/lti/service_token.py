@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Iterable
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 
 from app.extensions import db
 from app.lti import keys, outbound
@@ -43,6 +44,19 @@ def scope_key(scopes: Iterable[str]) -> str:
     return " ".join(sorted(set(scopes)))
 
 
+_loaded_keys: dict[tuple[str, str], Any] = {}
+
+
+def _signing_key(kid: str, pem: str) -> Any:
+    """Our private key as a key object, parsed once per process: parsing the PEM (with the key checks it
+    involves) costs ~40 ms, more than signing."""
+    loaded = _loaded_keys.get((kid, pem))
+    if loaded is None:
+        loaded = serialization.load_pem_private_key(pem.encode(), password=None)
+        _loaded_keys[(kid, pem)] = loaded
+    return loaded
+
+
 def client_assertion(registration: PlatformRegistration) -> str:
     """A short-lived JWT signed with our current key that proves who is asking for the token."""
     key = keys.current_key()
@@ -55,7 +69,7 @@ def client_assertion(registration: PlatformRegistration) -> str:
         "exp": now + 60,
         "jti": secrets.token_hex(16),
     }
-    return jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, _signing_key(key.kid, key.private_key_pem), algorithm="RS256", headers={"kid": key.kid})
 
 
 def request_token(registration: PlatformRegistration, scopes: Iterable[str],

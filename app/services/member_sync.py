@@ -12,12 +12,12 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generator, Iterator, Sequence
+from typing import Any, Generator, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import bindparam, delete, func, insert, literal, literal_column, update
+from sqlalchemy import bindparam, delete, func, update
 
 from app.extensions import db
-from app.jobs.queue import FAILED, RETRY, JobOutcome, insert_ignoring
+from app.jobs.queue import FAILED, RETRY, JobOutcome
 from app.lti.ags_nrps import (
     SCOPE_MEMBERSHIPS, Connector, PlatformError, TokenRefreshNeeded, membership_pages, read_ahead,
 )
@@ -26,6 +26,7 @@ from app.models import (
     PublishedResource, ResourceLink, RoleAssignment, User,
 )
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement, insert_many
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
 from app.models.tools import (
     MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO, TARGET_ACTIVITY,
@@ -60,35 +61,57 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start:start + CHUNK]
 
 
-def _stamped(statement: Any, table: Any, now: datetime) -> Any:
-    """The rows' shared created_at/updated_at written into the SQL once, as this database's literal for the
-    column type, instead of being converted again for each of thousands of rows (half the cost of an insert)."""
-    literal_sql = literal(now, table.c.created_at.type).compile(
-        dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True})
-    stamp = literal_column(str(literal_sql))
-    return statement.values(created_at=stamp, updated_at=stamp)
+def _insert(table: Any, rows: list[dict[str, Any]], now: datetime, **shared: Any) -> None:
+    """Many rows in one executemany on the driver (app/models/driver_sql.py); `shared` values (and
+    created_at/updated_at) are the same in every row and converted once."""
+    insert_many(table, rows, shared={"created_at": now, "updated_at": now, **shared})
 
 
-def _insert(table: Any, rows: list[dict[str, Any]], now: datetime) -> None:
-    if rows:
-        db.session.connection().execute(_stamped(insert(table), table, now), rows)
-
-
-def _insert_returning(table: Any, rows: list[dict[str, Any]], key: str, now: datetime) -> list[tuple[Any, int]]:
+def _insert_returning(table: Any, rows: list[dict[str, Any]], key: str, now: datetime,
+                      **shared: Any) -> list[tuple[Any, int]]:
     """Insert many rows at once; returns (row[key], new id) pairs without reading the rows back."""
-    if not rows:
-        return []
-    statement = _stamped(insert(table), table, now).returning(table.c[key], table.c.id)
-    return [tuple(row) for row in db.session.connection().execute(statement, rows)]
+    return insert_many(table, rows, shared={"created_at": now, "updated_at": now, **shared}, returning=(key, "id"))
+
+
+# The statements a link's plan runs per page or per chunk of members, on the driver's cursor.
+_BOUND_ACCOUNTS = DriverStatement(
+    'SELECT i.subject, u.id, u.username, u.auth_method, u.first_name, u.last_name, u.email FROM lti_identity i '
+    'JOIN "user" u ON u.id = i.user_id WHERE i.issuer = :issuer AND i.subject IN :subjects',
+    expanding=("subjects",))
+_BOUND_IDS = DriverStatement(
+    "SELECT subject, user_id FROM lti_identity WHERE issuer = :issuer AND subject IN :subjects",
+    expanding=("subjects",))
+_TAKEN_USERNAMES = DriverStatement('SELECT username FROM "user" WHERE username IN :names', expanding=("names",))
+_LTI_USERS = DriverStatement(
+    "SELECT user_id, id FROM lti_user WHERE published_resource_id = :resource AND user_id IN :ids",
+    expanding=("ids",))
+_ENROLMENTS = DriverStatement(
+    "SELECT user_id, id FROM enrolment WHERE published_resource_id = :resource AND user_id IN :ids",
+    expanding=("ids",))
+_LINKED = DriverStatement(
+    "SELECT lti_user_id FROM lti_user_resource_link WHERE resource_link_id = :link AND lti_user_id IN :ids",
+    expanding=("ids",))
+_ROLES = DriverStatement(
+    "SELECT id, enrolment_id, role, activity_id FROM role_assignment WHERE enrolment_id IN :ids", expanding=("ids",))
+
+
+class _Account(NamedTuple):
+    subject: str
+    id: int
+    username: str
+    auth_method: str
+    first_name: str
+    last_name: str
+    email: str
 
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-@dataclass(frozen=True)
-class MemberClaims:
-    """An NRPS member's profile under the names a launch uses, so `provisioning.launch_profile` applies as is."""
+class MemberClaims(NamedTuple):
+    """An NRPS member's profile under the names a launch uses, so `provisioning.launch_profile` applies as is.
+    (A named tuple: made twice for each of thousands of members, and a frozen dataclass is slow to build.)"""
 
     subject: str
     given_name: str | None
@@ -184,12 +207,13 @@ class _LinkPlan:
         self.link = link
         self.issuer = registration.issuer or ""
         self.registration_id = registration.id
-        self.platform_name = registration.name
+        self.platform = _PlatformName(registration.name)
         self.seen: set[str] = set()  # the cumulative member list: every active member, bound or not
         self.members: dict[str, _Member] = {}
         self.new_accounts: dict[str, _NewAccount] = {}
         self.migrated: dict[str, int] = {}
         self.profiles: dict[int, provisioning.Profile] = {}
+        self.fresh: set[int] = set()  # accounts created by this plan's writes
 
     def add(self, page: list[dict[str, Any]]) -> None:
         active = [member for member in page if isinstance(member.get("user_id"), (str, int))
@@ -198,11 +222,7 @@ class _LinkPlan:
             return
         subjects = [str(member["user_id"]) for member in active]
         self.seen.update(subjects)
-        bound = {row.subject: row for row in db.session.execute(
-            db.select(LtiIdentity.subject, User.id, User.username, User.auth_method, User.first_name,
-                      User.last_name, User.email)
-            .join(User, User.id == LtiIdentity.user_id)
-            .where(LtiIdentity.issuer == self.issuer, LtiIdentity.subject.in_(subjects)))}
+        bound = {row[0]: _Account(*row) for row in _BOUND_ACCOUNTS.rows(issuer=self.issuer, subjects=subjects)}
         legacy = self._legacy_accounts([m for m in active if str(m["user_id"]) not in bound])
         settings = self.run.settings
         for member in active:
@@ -232,8 +252,7 @@ class _LinkPlan:
     def _profile(self, claims: MemberClaims, username: str) -> provisioning.Profile:
         """The launch rule (SPEC 5.5 #5), with the email checked by the run's faster equivalent of the same test:
         launch_profile reads only the profile claims, which an NRPS member carries under the same names."""
-        without_email = MemberClaims(claims.subject, claims.given_name, claims.family_name, claims.name, None)
-        profile = provisioning.launch_profile(without_email, _PlatformName(self.platform_name),
+        profile = provisioning.launch_profile(claims._replace(email=None), self.platform,
                                               username)  # type: ignore[arg-type]
         if claims.email and self.run.emails.valid(claims.email):
             profile.email = claims.email[:EMAIL_LIMIT]
@@ -277,11 +296,7 @@ class _LinkPlan:
             self._unenrol()
 
     def _bound_now(self, subjects: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for chunk in _chunks(list(subjects)):
-            found.update(db.session.execute(db.select(LtiIdentity.subject, LtiIdentity.user_id).where(
-                LtiIdentity.issuer == self.issuer, LtiIdentity.subject.in_(chunk))).all())
-        return found
+        return dict(_BOUND_IDS.rows_in_chunks("subjects", list(subjects), issuer=self.issuer))
 
     def _create_accounts(self) -> None:
         """New `lti` accounts with the resource's user defaults, bound in bulk. A launch that bound one of
@@ -292,16 +307,13 @@ class _LinkPlan:
         for subject, user_id in self._bound_now(list(self.new_accounts)).items():
             self.members[subject].user_id = user_id
             del self.new_accounts[subject]
-        taken: set[str] = set()
         usernames = [account.username for account in self.new_accounts.values()]
-        for chunk in _chunks(usernames):
-            taken.update(db.session.execute(db.select(User.username).where(User.username.in_(chunk))).scalars())
+        taken = {row[0] for row in _TAKEN_USERNAMES.rows_in_chunks("names", usernames)}
         now = utcnow()
         rows = [{"username": a.username, "first_name": a.profile.first_name, "last_name": a.profile.last_name,
-                 "email": a.profile.email, "auth_method": AUTH_LTI, "password_hash": None,
-                 **self.run.settings.defaults}
-                for a in self.new_accounts.values() if a.username not in taken]
-        ids = dict(_insert_returning(User.__table__, rows, "username", now))
+                 "email": a.profile.email} for a in self.new_accounts.values() if a.username not in taken]
+        ids = dict(_insert_returning(User.__table__, rows, "username", now, auth_method=AUTH_LTI,
+                                     password_hash=None, **self.run.settings.defaults))
         created = {subject: ids[a.username] for subject, a in self.new_accounts.items() if a.username in ids}
         self._bind(created)
         winners = self._bound_now(list(created))
@@ -309,6 +321,8 @@ class _LinkPlan:
         if losers:
             db.session.execute(delete(User).where(User.id.in_(losers)))
         self.run.created += len(created) - len(losers)
+        # Accounts only this uncommitted transaction can see: nothing else can reference them yet.
+        self.fresh.update(user_id for subject, user_id in created.items() if winners.get(subject) == user_id)
         for subject, account in self.new_accounts.items():
             if account.username in taken:
                 resource = db.session.get(PublishedResource, self.run.settings.id)
@@ -321,11 +335,11 @@ class _LinkPlan:
     def _bind(self, accounts: dict[str, int]) -> None:
         if not accounts:
             return
-        table = LtiIdentity.__table__
-        statement = _stamped(insert_ignoring(table, ["issuer", "subject"]), table, utcnow())
-        db.session.connection().execute(statement, [
-            {"user_id": user_id, "issuer": self.issuer, "subject": subject, "registration_id": self.registration_id}
-            for subject, user_id in accounts.items()])
+        now = utcnow()
+        insert_many(LtiIdentity.__table__, [{"user_id": user_id, "subject": subject}
+                                            for subject, user_id in accounts.items()],
+                    shared={"issuer": self.issuer, "registration_id": self.registration_id, "created_at": now,
+                            "updated_at": now}, ignore_conflicts_on=["issuer", "subject"])
 
     def _update_profiles(self) -> None:
         if not self.profiles:
@@ -346,31 +360,25 @@ class _LinkPlan:
         if not wanted:
             return
         now = utcnow()
-        lti_users = self._existing(LtiUser, LtiUser.user_id, LtiUser.published_resource_id, list(wanted))
+        known = [uid for uid in wanted if uid not in self.fresh]  # a new account has no LTI user or enrolment
+        lti_users = self._existing(_LTI_USERS, known)
         existing = list(lti_users.values())
         lti_users.update(_insert_returning(LtiUser.__table__, [
-            {"user_id": uid, "published_resource_id": settings.id, "deployment_id": self.link.deployment_pk,
-             "subject": subjects[uid]} for uid in wanted if uid not in lti_users], "user_id", now))
-        linked = set()
-        for chunk in _chunks(existing):  # LTI users made just now have no links yet
-            linked.update(db.session.execute(db.select(LtiUserResourceLink.lti_user_id).where(
-                LtiUserResourceLink.resource_link_id == self.link.id,
-                LtiUserResourceLink.lti_user_id.in_(chunk))).scalars())
+            {"user_id": uid, "subject": subjects[uid]} for uid in wanted if uid not in lti_users], "user_id", now,
+            published_resource_id=settings.id, deployment_id=self.link.deployment_pk))
+        # LTI users made just now have no links yet
+        linked = {row[0] for row in _LINKED.rows_in_chunks("ids", existing, link=self.link.id)}
         new_links = [lid for lid in lti_users.values() if lid not in linked]
         if new_links:
-            _insert(LtiUserResourceLink.__table__, [
-                {"lti_user_id": lid, "resource_link_id": self.link.id}
-                for lid in new_links], now)
-        enrolments = self._existing(Enrolment, Enrolment.user_id, Enrolment.published_resource_id, list(wanted))
+            _insert(LtiUserResourceLink.__table__, [{"lti_user_id": lid} for lid in new_links], now,
+                    resource_link_id=self.link.id)
+        enrolments = self._existing(_ENROLMENTS, known)
         self._set_roles(enrolments, wanted)
         self._add_enrolments([uid for uid in wanted if uid not in enrolments], wanted, subjects, now)
 
-    def _existing(self, model: Any, user_column: Any, resource_column: Any, user_ids: list[int]) -> dict[int, int]:
-        found: dict[int, int] = {}
-        for chunk in _chunks(user_ids):
-            found.update(db.session.execute(db.select(user_column, model.id).where(
-                resource_column == self.run.settings.id, user_column.in_(chunk))).all())
-        return found
+    def _existing(self, statement: DriverStatement, user_ids: list[int]) -> dict[int, int]:
+        """user id → row id of this resource's LTI users or enrolments."""
+        return dict(statement.rows_in_chunks("ids", user_ids, resource=self.run.settings.id))
 
     def _role(self, member: _Member) -> str:
         return self.run.settings.role_instructor if member.instructor else self.run.settings.role_learner
@@ -381,12 +389,9 @@ class _LinkPlan:
             return
         scope = self.run.settings.activity_id
         by_enrolment = {enrolment_id: user_id for user_id, enrolment_id in enrolments.items()}
-        current: dict[int, tuple[int, str, int | None]] = {}
-        for chunk in _chunks(list(by_enrolment)):
-            for row in db.session.execute(db.select(RoleAssignment.id, RoleAssignment.enrolment_id,
-                                                    RoleAssignment.role, RoleAssignment.activity_id)
-                                          .where(RoleAssignment.enrolment_id.in_(chunk))):
-                current[row.enrolment_id] = (row.id, row.role, row.activity_id)
+        current: dict[int, tuple[int, str, int | None]] = {
+            enrolment_id: (role_id, role, activity_id)
+            for role_id, enrolment_id, role, activity_id in _ROLES.rows_in_chunks("ids", list(by_enrolment))}
         changes, additions = [], []
         for enrolment_id, user_id in by_enrolment.items():
             role = self._role(wanted[user_id])
@@ -404,9 +409,9 @@ class _LinkPlan:
         if rows:
             now = utcnow()
             _insert(RoleAssignment.__table__, [
-                {"enrolment_id": enrolment_id, "user_id": user_id, "course_id": self.run.settings.course_id,
-                 "activity_id": self.run.settings.activity_id, "role": role}
-                for enrolment_id, user_id, role in rows], now)
+                {"enrolment_id": enrolment_id, "user_id": user_id, "role": role}
+                for enrolment_id, user_id, role in rows], now, course_id=self.run.settings.course_id,
+                activity_id=self.run.settings.activity_id)
 
     def _add_enrolments(self, user_ids: list[int], wanted: dict[int, _Member], subjects: dict[int, str],
                         now: datetime) -> None:
@@ -424,9 +429,9 @@ class _LinkPlan:
         if not admitted:
             return
         end = now + timedelta(seconds=settings.enrol_period) if settings.enrol_period else None
-        enrolments = dict(_insert_returning(Enrolment.__table__, [
-            {"course_id": settings.course_id, "user_id": uid, "published_resource_id": settings.id,
-             "time_start": now, "time_end": end} for uid in admitted], "user_id", now))
+        enrolments = dict(_insert_returning(Enrolment.__table__, [{"user_id": uid} for uid in admitted], "user_id",
+                                            now, course_id=settings.course_id, published_resource_id=settings.id,
+                                            time_start=now, time_end=end))
         self._add_roles([(enrolments[uid], uid, self._role(wanted[uid])) for uid in admitted])
         self.run.enrolled += len(admitted)
 

@@ -1,15 +1,13 @@
 """Grade synchronisation over AGS (SPEC 5.11): the grade-push job body, the sweep and "Sync grades now".
 
 A batch of jobs is read in a few queries before any request is sent (`GradeBatch`), so a run of scores costs
-no query per score. Every decision is made in the worker's thread; the score requests themselves go out on one
-sender thread, a few jobs ahead, so the platform's answer travels while the previous job's result is written.
-Each job writes only its own rows, after its request, so the database is never locked while a platform is
-being waited on.
+no query per score. Everything happens on the worker's thread: each job reads its score's answer, sends the next
+job's score, then writes and commits its own rows, so the platform works on the next score while this one is
+recorded, with no second thread to hand work to. Each job writes only its own rows, after its request, so the
+database is never locked while a platform is being waited on.
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,19 +15,20 @@ from typing import Any, Iterable
 
 from flask import current_app
 from pylti1p3.grade import Grade as Score
-from sqlalchemy import bindparam, func, insert, tuple_, update
+from sqlalchemy import func, tuple_, update
 
 from app.extensions import db
 from app.jobs.queue import (
     FAILED, GRADE_PUSH, MEMBER_SYNC, RETRY, JobOutcome, JobSpec, enqueue_many, grade_push_key, member_sync_key,
 )
 from app.lti import ags_nrps, outbound
-from app.lti.ags_nrps import AgsEndpoint, Connector, LineItemsNotGranted, PlatformError, TokenRefreshNeeded
+from app.lti.ags_nrps import AgsEndpoint, Connector, LineItemsNotGranted, PlatformError
 from app.models import (
-    Activity, Course, Deployment, Grade, GradeSyncLog, LtiUser, LtiUserResourceLink, PlatformRegistration,
+    Activity, Course, Deployment, Grade, LtiUser, LtiUserResourceLink, PlatformRegistration,
     PublishedResource, ResourceLink, User,
 )
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 from app.models.tools import LTI_ADVANTAGE, TARGET_ACTIVITY
 from app.services.completion import is_activity_complete, is_course_complete
 from app.services.gradebook import course_total, format_points, gradebook
@@ -51,18 +50,6 @@ UNCHANGED = "unchanged"
 SKIPPED = "skipped"
 
 ONE_MS = timedelta(milliseconds=1)
-SEND_AHEAD = 4  # scores in flight or queued on the sender thread while this thread records results
-
-_sender_lock = threading.Lock()
-_senders: list[ThreadPoolExecutor] = []
-
-
-def _sender() -> ThreadPoolExecutor:
-    """One thread per process that sends scores ahead (one in flight at a time)."""
-    with _sender_lock:
-        if not _senders:
-            _senders.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="courseport-scores"))
-        return _senders[0]
 
 
 def service_timeout() -> tuple[float, float]:
@@ -124,12 +111,14 @@ class GradeBatch:
     connectors: dict[int, Connector] = field(default_factory=dict)
     order: list[tuple[int, int]] = field(default_factory=list)
     plans: dict[tuple[int, int], "_Skip | _Score"] = field(default_factory=dict)
-    ahead: dict[tuple[int, int], tuple[str, Future]] = field(default_factory=dict)
+    position: dict[tuple[int, int], int] = field(default_factory=dict)
+    ahead: dict[tuple[int, int], ags_nrps.ScoreInFlight] = field(default_factory=dict)
 
     @classmethod
     def load(cls, payloads: Iterable[dict[str, Any]]) -> "GradeBatch":
         batch = cls()
         batch.order = [(int(p["lti_user_id"]), int(p["resource_link_id"])) for p in payloads]
+        batch.position = {key: index for index, key in reversed(list(enumerate(batch.order)))}
         pairs = list(set(batch.order))
         if not pairs:
             return batch
@@ -194,39 +183,35 @@ class GradeBatch:
         return target.endpoint.lineitem_url or self.lineitems.get(target.link_id) or target.cached_lineitem_url
 
     def send_next_ahead(self, target: _Target) -> None:
-        """Queue the next jobs' scores on the sender thread now, so they travel while this job is written and
-        committed. Only scores whose line item is known go ahead. Everything is decided here, in this thread;
-        the sender thread does the HTTP requests, one at a time and in job order, and nothing else."""
-        position = self.order.index((target.lti_user_id, target.link_id)) + 1
-        for key in self.order[position:position + SEND_AHEAD]:
-            following = self.targets.get(key)
-            if following is not None:
-                plan = self.plan(following)
-                lineitem = self.lineitem(following)
-                if isinstance(plan, _Score) and lineitem:
-                    self._queue(following, plan, lineitem)
+        """Send the next job's score now, so the platform works on it while this job is written and committed.
+        Everything is decided here and the answer is read by that job (`send`), on this thread: one request in
+        flight at a time, in job order. Only a score whose line item is known goes ahead."""
+        position = self.position.get((target.lti_user_id, target.link_id), len(self.order)) + 1
+        following = self.targets.get(self.order[position]) if position < len(self.order) else None
+        if following is not None and following is not target:
+            plan = self.plan(following)
+            lineitem = self.lineitem(following)
+            if isinstance(plan, _Score) and lineitem:
+                try:
+                    self._start(following, plan, lineitem)
+                except PlatformError:
+                    pass  # no token to send it with: that job will try again and record what it meets
 
-    def _queue(self, target: _Target, plan: "_Score", lineitem: str) -> None:
+    def _start(self, target: _Target, plan: "_Score", lineitem: str) -> None:
         key = (target.lti_user_id, target.link_id)
         if key not in self.ahead:
-            connector = self.connector(target.registration_id)
-            token = connector.get_access_token(ags_nrps.granted_ags_scopes(target.endpoint.scopes))
-            self.ahead[key] = (token, _sender().submit(ags_nrps.post_score, connector.detached(token),
-                                                       target.endpoint, lineitem, plan.grade(target)))
+            self.ahead[key] = ags_nrps.start_score(self.connector(target.registration_id), target.endpoint,
+                                                   lineitem, plan.grade(target))
 
     def send(self, target: _Target, plan: "_Score", lineitem: str) -> ags_nrps.Exchange:
-        """Send this job's score (unless it already went ahead) and the next ones; wait for this one's answer."""
-        self._queue(target, plan, lineitem)
-        self.send_next_ahead(target)
-        token, future = self.ahead.pop((target.lti_user_id, target.link_id))
-        connector = self.connector(target.registration_id)
+        """This job's score (sent ahead by the previous job, or now): its answer, then the next job's score goes
+        out before this one is recorded."""
+        self._start(target, plan, lineitem)
+        in_flight = self.ahead.pop((target.lti_user_id, target.link_id))
         try:
-            return future.result()
-        except TokenRefreshNeeded:  # answered 401: refresh here, where the database is, then resend
-            scopes = ags_nrps.granted_ags_scopes(target.endpoint.scopes)
-            if connector.get_access_token(scopes) == token:  # not already refreshed by an earlier job
-                connector.get_access_token(scopes, refresh=True)
-        return ags_nrps.post_score(connector, target.endpoint, lineitem, plan.grade(target))
+            return in_flight.finish()
+        finally:
+            self.send_next_ahead(target)
 
     def connector(self, registration_id: int) -> Connector:
         if registration_id not in self.connectors:
@@ -259,21 +244,25 @@ class GradeBatch:
         return user is not None and course is not None and is_course_complete(course, user)
 
 
-_LOG = GradeSyncLog.__table__
-_USER_LINK = LtiUserResourceLink.__table__
-# Built once: the per-score statements are the hot path of a large sync.
-_INSERT_LOG = insert(_LOG)
-_MARK_SENT = update(_USER_LINK).where(_USER_LINK.c.id == bindparam("row_id")).values(
-    last_grade_sent=bindparam("grade"), last_sent_at=bindparam("now"), last_score_timestamp=bindparam("stamp"),
-    updated_at=bindparam("now"))
+# Built once, run on the driver's cursor (app/models/driver_sql.py): the per-score statements are the hot path
+# of a large sync.
+_INSERT_LOG = DriverStatement(
+    "INSERT INTO grade_sync_log (published_resource_id, user_id, resource_link_id, grade, grade_max, outcome, "
+    "http_status, response_excerpt, message, at) VALUES (:published_resource_id, :user_id, :resource_link_id, "
+    ":grade, :grade_max, :outcome, :http_status, :response_excerpt, :message, :at)",
+    times=("at",), numbers=("grade", "grade_max"))
+_MARK_SENT = DriverStatement(
+    "UPDATE lti_user_resource_link SET last_grade_sent = :grade, last_sent_at = :now, "
+    "last_score_timestamp = :stamp, updated_at = :now WHERE id = :row_id",
+    times=("now", "stamp"), numbers=("grade",))
 
 
 def _log(target: _Target, outcome: str, message: str, *, grade: Decimal | None = None,
          grade_max: Decimal | None = None, http_status: int | None = None, excerpt: str | None = None) -> None:
-    db.session.connection().execute(_INSERT_LOG, {
-        "published_resource_id": target.resource_id, "user_id": target.user_id, "resource_link_id": target.link_id,
-        "grade": grade, "grade_max": grade_max, "outcome": outcome, "http_status": http_status,
-        "response_excerpt": (excerpt or None) and excerpt[:ags_nrps.EXCERPT], "message": message, "at": utcnow()})
+    _INSERT_LOG.execute(published_resource_id=target.resource_id, user_id=target.user_id,
+                        resource_link_id=target.link_id, grade=grade, grade_max=grade_max, outcome=outcome,
+                        http_status=http_status, response_excerpt=(excerpt or None) and excerpt[:ags_nrps.EXCERPT],
+                        message=message, at=utcnow())
 
 
 def score_timestamp(changed_at: datetime | None, previous: datetime | None) -> datetime:
@@ -351,8 +340,7 @@ def push_grade(payload: dict[str, Any], batch: GradeBatch | None = None) -> JobO
         _log(target, status, message, grade=plan.value, grade_max=plan.maximum, http_status=error.status or None,
              excerpt=error.excerpt)
         return JobOutcome(status, error.reason, http_status=error.status or None, retry_after=error.retry_after)
-    db.session.connection().execute(_MARK_SENT, {"row_id": target.row_id, "grade": plan.value, "now": utcnow(),
-                                    "stamp": plan.stamp})
+    _MARK_SENT.execute(row_id=target.row_id, grade=plan.value, now=utcnow(), stamp=plan.stamp)
     target.last_grade_sent, target.last_score_timestamp = plan.value, plan.stamp
     message = MSG_SENT.format(grade=format_points(plan.value), max=format_points(plan.maximum))
     _log(target, SENT, message, grade=plan.value, grade_max=plan.maximum, http_status=exchange.status,

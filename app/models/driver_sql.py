@@ -1,0 +1,215 @@
+"""Statements run straight on the DB-API cursor of the session's connection, for the few that run thousands of
+times in a row (recording each sent grade) or carry thousands of rows (a member sync's bulk reads and writes).
+
+Even a prepared `text()` statement costs about 60 µs of SQLAlchemy per execution (cache key, compiled
+parameters, execution context, result object) against about 8 µs on the cursor itself, and a bulk insert
+through Core processes every row's parameters one by one in Python. Here the SQL is written once with `:name`
+parameters and turned into the driver's own placeholders once per dialect; typed parameters go through the same
+SQLAlchemy column types the models use (UTC datetimes, JSON, numerics, booleans), so what lands in the database
+is what the ORM would have written. Everything runs in the session's current transaction; the caller commits as
+usual. No SQLAlchemy events or echo see these statements.
+"""
+from __future__ import annotations
+
+import operator
+import re
+from typing import Any, Callable, Iterator, Sequence
+
+from sqlalchemy import JSON, Numeric, Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
+
+from app.extensions import db
+from app.models.base import UTCDateTime
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+ROWS_PER_INSERT = 1000  # rows per multi-row INSERT … RETURNING,
+MAX_PARAMETERS = 30000  # and bound parameters (SQLite allows 32,766, PostgreSQL 65,535)
+IN_CHUNK = 500  # values per IN (…) list
+
+
+def _marker(dialect: Dialect) -> Callable[[int], str]:
+    """The driver's placeholder for the i-th positional parameter (pyformat drivers take %s as well)."""
+    style = dialect.paramstyle
+    if style == "qmark":
+        return lambda i: "?"
+    if style in ("format", "pyformat"):
+        return lambda i: "%s"
+    if style == "numeric":
+        return lambda i: f":{i + 1}"
+    return lambda i: f":p{i}"  # named
+
+
+def _args(dialect: Dialect, values: list[Any]) -> Any:
+    return {f"p{i}": value for i, value in enumerate(values)} if dialect.paramstyle == "named" else values
+
+
+def _processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _cursor_execute(sql: str, args: Any, *, many: bool = False, connection: Any = None) -> Any:
+    cursor = (connection or db.session.connection()).connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, args)
+        else:
+            cursor.execute(sql, args)
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
+
+
+class DriverStatement:
+    """One statement. `times`, `json` and `numbers` name the parameters that need the models' column types;
+    `expanding` names list parameters, written `IN :name` in the SQL (a non-empty list)."""
+
+    def __init__(self, sql: str, *, times: tuple[str, ...] = (), json: tuple[str, ...] = (),
+                 numbers: tuple[str, ...] = (), expanding: tuple[str, ...] = ()) -> None:
+        self.sql = sql
+        self.types: dict[str, TypeEngine] = {**{name: UTCDateTime() for name in times},
+                                             **{name: JSON() for name in json},
+                                             **{name: Numeric(10, 2) for name in numbers}}
+        self.expanding = frozenset(expanding)
+        self.parts = _PARAM.split(sql)  # text, name, text, name, …, text
+        self._prepared: dict[tuple[str, tuple[int, ...]], str] = {}
+        self._processors: dict[str, dict[str, Callable[[Any], Any]]] = {}
+
+    def _sql(self, dialect: Dialect, sizes: tuple[int, ...]) -> str:
+        key = (dialect.name, sizes)
+        if key not in self._prepared:
+            marker, out, position, expanded = _marker(dialect), [], 0, iter(sizes)
+            escape = dialect.paramstyle in ("format", "pyformat")
+            for index, part in enumerate(self.parts):
+                if index % 2 == 0:
+                    out.append(part.replace("%", "%%") if escape else part)
+                    continue
+                count = next(expanded) if part in self.expanding else 1
+                markers = [marker(position + i) for i in range(count)]
+                position += count
+                out.append(f"({', '.join(markers)})" if part in self.expanding else markers[0])
+            self._prepared[key] = "".join(out)
+        return self._prepared[key]
+
+    def _bind(self, params: dict[str, Any]) -> tuple[Any, str, Any]:
+        connection = db.session.connection()
+        dialect = connection.dialect
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = {name: proc for name, type_ in self.types.items()
+                          if (proc := _processor(type_, dialect)) is not None}
+            self._processors[dialect.name] = processors
+        values, sizes = [], []
+        for name in self.parts[1::2]:
+            value = params[name]
+            if name in self.expanding:
+                sizes.append(len(value))
+                values.extend(value)
+            else:
+                values.append(processors[name](value) if name in processors else value)
+        return connection, self._sql(dialect, tuple(sizes)), _args(dialect, values)
+
+    def execute(self, **params: Any) -> int:
+        """Run with these parameters; returns the row count."""
+        connection, sql, args = self._bind(params)
+        cursor = _cursor_execute(sql, args, connection=connection)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def rows(self, **params: Any) -> list[tuple]:
+        """Run a query; its rows as tuples (values as the driver returns them)."""
+        connection, sql, args = self._bind(params)
+        cursor = _cursor_execute(sql, args, connection=connection)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def rows_in_chunks(self, name: str, values: Sequence[Any], **params: Any) -> Iterator[tuple]:
+        """`rows` with the expanding parameter `name` given IN_CHUNK values at a time."""
+        for start in range(0, len(values), IN_CHUNK):
+            yield from self.rows(**params, **{name: list(values[start:start + IN_CHUNK])})
+
+
+def _row_values(table: Table, given: Sequence[str], shared: dict[str, Any],
+                dialect: Dialect) -> tuple[list[str], Callable[[dict[str, Any]], tuple]]:
+    """Columns to write and a function giving one row's values for them: the row's own values, then the values
+    shared by all rows and the columns' scalar defaults (converted once), then callable defaults (called for each
+    row), all converted by the columns' types: what a Core insert would write."""
+    own = [column for column in table.columns if column.name in given]
+    constants: list[tuple[str, Any]] = []
+    callables: list[tuple[str, Callable[[Any], Any], Callable[[Any], Any] | None]] = []
+    for column in table.columns:
+        if column.name in given or column.primary_key:
+            continue
+        processor = _processor(column.type, dialect)
+        if column.name in shared or (column.default is not None and column.default.is_scalar):
+            value = shared[column.name] if column.name in shared else column.default.arg
+            constants.append((column.name, processor(value) if processor else value))
+        elif column.default is not None and column.default.is_callable:
+            callables.append((column.name, column.default.arg, processor))
+        # else: no default, or a SQL expression one: left to the database
+    get = operator.itemgetter(*[column.name for column in own])
+    converters = [(index, processor) for index, column in enumerate(own)
+                  if (processor := _processor(column.type, dialect)) is not None]
+    fixed = tuple(value for _name, value in constants)
+    single = len(own) == 1
+
+    def values(row: dict[str, Any]) -> tuple:
+        found = (get(row),) if single else get(row)
+        if converters:
+            found = list(found)
+            for index, processor in converters:
+                found[index] = processor(found[index])
+        if callables:
+            return (*found, *fixed, *(p(f(None)) if p else f(None) for _name, f, p in callables))
+        return (*found, *fixed)
+
+    names = [column.name for column in own] + [name for name, _value in constants] + [c[0] for c in callables]
+    return names, values
+
+
+def insert_many(table: Table, rows: list[dict[str, Any]], *, shared: dict[str, Any] | None = None,
+                returning: tuple[str, str] | None = None, ignore_conflicts_on: Sequence[str] | None = None
+                ) -> list[tuple[Any, Any]]:
+    """Insert `rows` (dicts with the same keys); `shared` values go into every row (converted once).
+    `returning` (key column, id column): the new rows' (key, id) pairs, from multi-row INSERT … RETURNING.
+    `ignore_conflicts_on`: ON CONFLICT (columns) DO NOTHING."""
+    if not rows:
+        return []
+    dialect = db.session.connection().dialect
+    columns, values = _row_values(table, list(rows[0]), shared or {}, dialect)
+    head = f'INSERT INTO {_quote(dialect, table.name)} ({", ".join(_quote(dialect, c) for c in columns)}) VALUES '
+    tail = f" ON CONFLICT ({', '.join(ignore_conflicts_on)}) DO NOTHING" if ignore_conflicts_on else ""
+    marker = _marker(dialect)
+    width = len(columns)
+    if returning is None:
+        sql = head + "(" + ", ".join(marker(i) for i in range(width)) + ")" + tail
+        if dialect.paramstyle == "named":
+            _cursor_execute(sql, [_args(dialect, list(values(row))) for row in rows], many=True).close()
+        else:
+            _cursor_execute(sql, [values(row) for row in rows], many=True).close()
+        return []
+    found: list[tuple[Any, Any]] = []
+    suffix = f" RETURNING {_quote(dialect, returning[0])}, {_quote(dialect, returning[1])}"
+    statements: dict[int, str] = {}
+    per_statement = max(1, min(ROWS_PER_INSERT, MAX_PARAMETERS // width))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        if len(chunk) not in statements:
+            groups = ("(" + ", ".join(marker(r * width + i) for i in range(width)) + ")" for r in range(len(chunk)))
+            statements[len(chunk)] = head + ", ".join(groups) + tail + suffix
+        cursor = _cursor_execute(statements[len(chunk)],
+                                 _args(dialect, [value for row in chunk for value in values(row)]))
+        try:
+            found.extend(tuple(row) for row in cursor.fetchall())
+        finally:
+            cursor.close()
+    return found
+
+
+def _quote(dialect: Dialect, name: str) -> str:
+    return dialect.identifier_preparer.quote(name)
