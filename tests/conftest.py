@@ -127,3 +127,13 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture
+def consumer():
+    """An LTI 1.1 consumer on 127.0.0.1 (tests/e2e/legacy_consumer.py); tests add the secrets they need."""
+    from tests.e2e.legacy_consumer import ConsumerServer
+
+    server = ConsumerServer().start()
+    yield server
+    server.stop()

@@ -10,16 +10,9 @@ from app.extensions import db
 from app.models import AUTH_LTI, LtiIdentity, User
 from app.services import settings
 from tests.factories import make_user
+from tests.browser.steps import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page: Page, username: str, password: str = "Password-123") -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
 
 
 def row(page: Page, username: str):

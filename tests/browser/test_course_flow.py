@@ -6,16 +6,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import enrol, make_activity, make_course, make_user
+from tests.browser.steps import log_in
 
 pytestmark = pytest.mark.browser
 
-
-def _log_in(page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("Password-123")
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def _log_out(page) -> None:
@@ -49,7 +43,7 @@ def _add_question(page, text: str, choices: list[str], correct: int) -> None:
 
 def test_admin_builds_a_quiz_student_attempts_teacher_sees_grade(page, live_server, screenshot):
     _people(live_server)
-    _log_in(page, "admin")
+    log_in(page, "admin")
     screenshot("course-dashboard-empty")
     page.get_by_role("link", name="All courses").click()
     page.get_by_role("link", name="Add a new course").click()
@@ -91,7 +85,7 @@ def test_admin_builds_a_quiz_student_attempts_teacher_sees_grade(page, live_serv
     screenshot("course-page-admin")
     _log_out(page)
 
-    _log_in(page, "stud")
+    log_in(page, "stud")
     screenshot("course-dashboard-student")
     page.get_by_role("link", name="Astronomy").click()
     expect(page.get_by_text("Not completed")).to_be_visible()
@@ -115,7 +109,7 @@ def test_admin_builds_a_quiz_student_attempts_teacher_sees_grade(page, live_serv
     screenshot("course-my-grades")
     _log_out(page)
 
-    _log_in(page, "teach")
+    log_in(page, "teach")
     page.get_by_role("link", name="Astronomy").click()
     page.get_by_role("link", name="Grades").click()
     row = page.get_by_role("row", name=re.compile("Sue Student"))
@@ -139,7 +133,7 @@ def test_assignment_submitted_graded_and_seen(page, live_server, screenshot):
 
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    _log_in(page, "stud")
+    log_in(page, "stud")
     page.get_by_role("link", name="Writing skills").click()
     page.get_by_role("link", name="How to write").click()
     expect(page.get_by_role("heading", name="Plan first")).to_be_visible()
@@ -154,7 +148,7 @@ def test_assignment_submitted_graded_and_seen(page, live_server, screenshot):
     screenshot("course-assignment-student")
     _log_out(page)
 
-    _log_in(page, "teach")
+    log_in(page, "teach")
     page.goto(f"/course/{course_id}")
     page.get_by_role("link", name="Short essay", exact=True).click()
     page.get_by_role("link", name="View all submissions").click()
@@ -172,7 +166,7 @@ def test_assignment_submitted_graded_and_seen(page, live_server, screenshot):
     screenshot("course-confirm-unenrol")
     _log_out(page)
 
-    _log_in(page, "stud")
+    log_in(page, "stud")
     page.goto(f"/course/{course_id}/grades/me")
     expect(page.get_by_text("Watch your spelling.")).to_be_visible()
     screenshot("course-my-grades-feedback")

@@ -8,16 +8,10 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import Activity, PublishedResource
 from tests.factories import enrol, make_course, make_registration, make_resource, make_user
+from tests.browser.steps import log_in
 
 pytestmark = pytest.mark.browser
 
-
-def _log_in(page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("Password-123")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
 
 
 @pytest.fixture
@@ -38,7 +32,7 @@ def _row(page, name: str):
 
 def test_teacher_publishes_copies_and_toggles(page, live_server, screenshot, course_id):
     base = live_server.url
-    _log_in(page, "teacher1")
+    log_in(page, "teacher1")
     page.goto(f"/course/{course_id}/lti")
     expect(page.get_by_role("heading", name="Course: Physics 1")).to_be_visible()
     expect(page.get_by_text("No resources or activities are published yet")).to_be_visible()
@@ -160,7 +154,7 @@ def test_non_editing_teacher_and_admin_views(page, live_server, screenshot, cour
         delete_activity(reading)
         db.session.commit()
         secret = legacy.secret
-    _log_in(page, "assistant")
+    log_in(page, "assistant")
     page.goto(f"/course/{course_id}/lti")
     deleted = _row(page, "Reading for Canvas")
     expect(deleted).to_contain_text("Deleted activity")
@@ -179,7 +173,7 @@ def test_non_editing_teacher_and_admin_views(page, live_server, screenshot, cour
     screenshot("publishing-11-noneditor-legacy")
     page.get_by_role("button", name="Log out").click()
 
-    _log_in(page, "admin")
+    log_in(page, "admin")
     page.goto("/admin/lti/published")
     expect(page.get_by_role("heading", name="Published resources")).to_be_visible()
     expect(page.locator("tbody tr")).to_have_count(3)

@@ -11,16 +11,10 @@ from app.models import Grade, SyncJob
 from tests.e2e.ags_platform import AgsPlatform
 from tests.factories import make_course, make_resource, make_user
 from tests.sync_factories import grade_scene, tool_jwks
+from tests.browser.steps import log_in
 
 pytestmark = pytest.mark.browser
 
-
-def _log_in(page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("Password-123")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
 
 
 def test_sync_grades_now_then_the_worker_sends_them(page, live_server, screenshot):
@@ -38,7 +32,7 @@ def test_sync_grades_now_then_the_worker_sends_them(page, live_server, screensho
             teacher = scene.teacher.username
             first_student = sorted(scene.students, key=lambda s: (s.last_name, s.first_name))[0].username
 
-        _log_in(page, teacher)
+        log_in(page, teacher)
         page.goto(url)
         expect(page.get_by_role("heading", name="Synchronisation: Essay")).to_be_visible()
         expect(page.get_by_role("alert").filter(has_text="No synchronisation worker has run in the last 5 minutes."
@@ -91,7 +85,7 @@ def test_the_admin_retries_failed_jobs(page, live_server, screenshot):
                                    last_http_status=503 if status == "failed" else None))
         db.session.commit()
 
-    _log_in(page, "siteadmin")
+    log_in(page, "siteadmin")
     page.goto("/admin/lti/jobs")
     expect(page.get_by_role("heading", name="Sync jobs")).to_be_visible()
     expect(page.locator(".lti-admin-nav a.active")).to_have_text("Sync jobs")

@@ -31,13 +31,6 @@ KEY = "school-lms"
 
 
 @pytest.fixture
-def consumer():
-    server = ConsumerServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def world(live_server, consumer):
     """A course with a quiz published as a legacy activity resource; a teacher with a manual account."""
     with live_server.app.app_context():

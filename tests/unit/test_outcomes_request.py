@@ -6,15 +6,13 @@ from decimal import Decimal
 import pytest
 
 from app.lti import outcomes
-from tests.e2e.legacy_consumer import ConsumerServer, outcome_record
+from tests.e2e.legacy_consumer import outcome_record
 
 
 @pytest.fixture
-def consumer():
-    server = ConsumerServer().start()
-    server.secrets["lms-key"] = "lms-secret"
-    yield server
-    server.stop()
+def consumer(consumer):
+    consumer.secrets["lms-key"] = "lms-secret"
+    return consumer
 
 
 @pytest.mark.parametrize("grade, grade_max, text", [

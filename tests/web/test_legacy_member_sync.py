@@ -11,16 +11,9 @@ from app.models import Enrolment, Lti11Consumer, LtiIdentity, LtiUser, RoleAssig
 from app.services import sync
 from app.services.legacy_launch import lti11_username
 from tests import factories
-from tests.e2e.legacy_consumer import ConsumerServer, lti11_members_xml
+from tests.e2e.legacy_consumer import lti11_members_xml
 
 KEY = "lms-key"
-
-
-@pytest.fixture
-def consumer():
-    server = ConsumerServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

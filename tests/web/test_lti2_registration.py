@@ -9,15 +9,12 @@ import pytest
 from app.extensions import db
 from app.models import Lti11Consumer
 from tests import factories
-from tests.e2e.legacy_consumer import ConsumerServer
 
 
 @pytest.fixture
-def consumer():
-    server = ConsumerServer().start()
-    server.secrets["reg-key"] = "reg-password"
-    yield server
-    server.stop()
+def consumer(consumer):
+    consumer.secrets["reg-key"] = "reg-password"
+    return consumer
 
 
 @pytest.fixture

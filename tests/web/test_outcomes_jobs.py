@@ -14,16 +14,13 @@ from app.models.base import utcnow
 from app.services import legacy_outcomes
 from app.services.gradebook import record_grade
 from tests import factories
-from tests.e2e.legacy_consumer import ConsumerServer
 from tests.helpers import login, post_form
 
 
 @pytest.fixture
-def consumer():
-    server = ConsumerServer().start()
-    server.secrets["lms-key"] = "unused"
-    yield server
-    server.stop()
+def consumer(consumer):
+    consumer.secrets["lms-key"] = "unused"
+    return consumer
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from app.models.base import utcnow
 from app.services import platforms
 from app.services.settings import save_lti_settings
 from tests.factories import make_course, make_registration, make_resource, make_user
-from tests.helpers import csrf_token, login, post_form
+from tests.helpers import login, post_form
 
 BASE = "http://127.0.0.1:5000"
 DETAILS = {"name": "Moodle", "issuer": "https://moodle.example.org", "client_id": "abc123",
