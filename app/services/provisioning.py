@@ -6,12 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from sqlalchemy import select
 
 from app.extensions import db
 from app.lti.errors import launch_error
 from app.lti.launch_data import LaunchData
 from app.lti.sql import execute, statement
-from app.models import AUTH_LTI, AUTH_MANUAL, PublishedResource, User
+from app.models import AUTH_LTI, AUTH_MANUAL, LtiIdentity, PublishedResource, User
 from app.models.base import utcnow
 from app.models.tools import PROVISION_PROMPT_NEW_EXISTING
 from app.services.accounts import is_valid_email
@@ -47,13 +48,10 @@ def mode_for(resource: PublishedResource, instructor: bool) -> int:
     return resource.provisioning_mode_instructor if instructor else resource.provisioning_mode_learner
 
 
-_BOUND = statement("SELECT user_id FROM lti_identity WHERE issuer = :issuer AND subject = :subject")
-
-
 def bound_user(issuer: str, subject: str) -> User | None:
-    # Most first launches find no binding: the cheap lookup decides, the account is loaded only when there is one.
-    user_id = execute(_BOUND, issuer=issuer, subject=subject).scalar()
-    return db.session.get(User, user_id) if user_id is not None else None
+    # One query: most launches are by users who launched before, and they need the account loaded.
+    return db.session.execute(select(User).join(LtiIdentity, LtiIdentity.user_id == User.id).where(
+        LtiIdentity.issuer == issuer, LtiIdentity.subject == subject)).scalar_one_or_none()
 
 
 def ensure_can_launch(user: User) -> None:
