@@ -25,8 +25,6 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from lti1p3platform.exceptions import LineItemNotFoundException, LtiException, LtiServiceException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.membership import Context
@@ -37,6 +35,8 @@ from lti1p3platform.score import UpdateScoreStatus
 from lti1p3platform.service_connector import AssignmentsGradesService, NamesRoleProvisioningService, TPage
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.e2e.lti_launcher import new_key_pair
 
 SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -81,15 +81,6 @@ class Score:
 class _LineItem:
     id: str
     data: dict[str, Any]
-
-
-def _rsa_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
 
 
 class _Conf(LTI1P3PlatformConfAbstract):
@@ -287,7 +278,7 @@ class AgsPlatform:
         self.issuer = self.url
         self.client_id = client_id
         self.token_url = f"{self.url}/token"
-        private, public = _rsa_pair()
+        private, public = new_key_pair()
         self.conf = _Conf(issuer=self.issuer, client_id=client_id, private_key=private, public_key=public,
                           tool_jwks=tool_jwks)
         self.public_key = public
