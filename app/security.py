@@ -9,15 +9,21 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, g, request, session
 from flask_login import current_user, login_user
 
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 from app.models import User
+from app.models.driver_sql import DriverStatement, columns_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_USER = DriverStatement(f'SELECT {columns_of(User)} FROM "user" WHERE id = :id')
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    # Every signed-in request loads its user: one driver-level statement (app/models/driver_sql.py).
+    found = _USER.instances(User, id=int(user_id))
+    return found[0] if found else None
 
 
 def admin_required(view: F) -> F:

@@ -11,12 +11,15 @@ enrols it and records the launch); `--returning` reuses a pool of users that hav
 Printed per tool: launches/s, p50/p99 of a complete launch (client wall time, platform step included), and the
 server's CPU milliseconds per launch — utime+stime of the gunicorn master and workers from /proc, measured over
 the timed window only. On a small machine the client and platform share the CPU with the server, so CPU per
-launch is the main figure. `--profile DIR` runs Courseport's workers under cProfile (one .prof per worker).
+launch is the main figure. `--per-request` also prints each tool's mean CPU milliseconds per request route in
+the timed window (bench/gunicorn_probe.py); `--profile DIR` runs Courseport's workers under cProfile (one .prof
+per worker).
 """
 from __future__ import annotations
 
 import argparse
 import html
+import json
 import logging
 import os
 import re
@@ -57,6 +60,7 @@ class Tool:
     landing_text: str
     process: subprocess.Popen | None = None
     resource_uuid: str | None = None
+    probe_dir: Path | None = None
 
 
 @dataclass
@@ -65,6 +69,7 @@ class Run:
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    window: tuple[float, float] = (0.0, 0.0)
 
     @property
     def launches(self) -> int:
@@ -106,7 +111,22 @@ def _gunicorn(args: list[str], env: dict[str, str], port: int, cwd: Path) -> sub
     raise SystemExit(f"gunicorn on port {port} did not start")
 
 
-def start_courseport(folder: Path, platform: LaunchPlatform, workers: int, profile: str | None) -> Tool:
+PROBE = str(ROOT / "bench" / "gunicorn_probe.py")
+
+
+def _probe(folder: Path, name: str, profile: str | None) -> tuple[list[str], dict[str, str], Path]:
+    """gunicorn arguments and environment for bench/gunicorn_probe.py, and the folder it reports into."""
+    probe_dir = folder / f"requests-{name}"
+    probe_dir.mkdir()
+    env = {"COURSEPORT_BENCH_REQUESTS": str(probe_dir)}
+    if profile:
+        Path(profile).mkdir(parents=True, exist_ok=True)
+        env["COURSEPORT_BENCH_PROFILE"] = str(Path(profile).resolve())
+    return ["-c", PROBE], env, probe_dir
+
+
+def start_courseport(folder: Path, platform: LaunchPlatform, workers: int, probe: bool,
+                     profile: str | None) -> Tool:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"COURSEPORT_INSTANCE_PATH": str(folder / "instance"), "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite",
@@ -122,24 +142,40 @@ def start_courseport(folder: Path, platform: LaunchPlatform, workers: int, profi
         uuid = factories.make_resource(course, activity).uuid
         db.session.remove()
         db.engine.dispose()
-    args = ["-w", str(workers), "wsgi:app"]
-    if profile:
-        Path(profile).mkdir(parents=True, exist_ok=True)
-        env["COURSEPORT_BENCH_PROFILE"] = str(Path(profile).resolve())
-        args = ["-w", str(workers), "-c", str(ROOT / "bench" / "profile_gunicorn.py"), "wsgi:app"]
-    tool = Tool("Courseport", base, "/lti/login", "/lti/launch", "Hello.", resource_uuid=uuid)
-    tool.process = _gunicorn(args, env, port, ROOT)
+    probe_args, probe_env, probe_dir = _probe(folder, "courseport", profile) if probe else ([], {}, None)
+    tool = Tool("Courseport", base, "/lti/login", "/lti/launch", "Hello.", resource_uuid=uuid, probe_dir=probe_dir)
+    tool.process = _gunicorn(["-w", str(workers), *probe_args, "wsgi:app"], {**env, **probe_env}, port, ROOT)
     return tool
 
 
-def start_bare(platform: LaunchPlatform, workers: int) -> Tool:
+def start_bare(folder: Path, platform: LaunchPlatform, workers: int, probe: bool) -> Tool:
     port = free_port()
     env = {"BARE_ISSUER": platform.issuer, "BARE_CLIENT_ID": platform.client_id, "BARE_AUTH_URL": platform.auth_url,
            "BARE_JWKS_URL": platform.jwks_url, "BARE_DEPLOYMENT_ID": platform.server.deployment_id or "",
            "BARE_SECRET_KEY": secrets.token_hex(16)}
-    tool = Tool("bare pylti1p3", f"http://127.0.0.1:{port}", "/login", "/launch", "Welcome, ")
-    tool.process = _gunicorn(["-w", str(workers), "bare_tool:app"], env, port, ROOT / "bench")
+    probe_args, probe_env, probe_dir = _probe(folder, "bare", None) if probe else ([], {}, None)
+    tool = Tool("bare pylti1p3", f"http://127.0.0.1:{port}", "/login", "/launch", "Welcome, ", probe_dir=probe_dir)
+    tool.process = _gunicorn(["-w", str(workers), *probe_args, "bare_tool:app"], {**env, **probe_env}, port,
+                             ROOT / "bench")
     return tool
+
+
+def stop(tool: Tool) -> None:
+    if tool.process and tool.process.poll() is None:
+        tool.process.terminate()
+        tool.process.wait(timeout=30)
+
+
+def report_requests(tool: Tool, run: Run) -> None:
+    """Mean CPU ms per request route in the timed window, from the probe's files (written as workers exit)."""
+    assert tool.probe_dir is not None
+    totals: dict[str, list[float]] = {}
+    for path in tool.probe_dir.glob("requests-*.json"):
+        for ended, route, cpu in json.loads(path.read_text()):
+            if run.window[0] <= ended <= run.window[1]:
+                totals.setdefault(route, []).append(cpu)
+    for route, values in sorted(totals.items(), key=lambda item: -sum(item[1])):
+        print(f"  {route:<40} {len(values):>7} requests {sum(values) * 1000 / len(values):>8.2f} CPU ms each")
 
 
 def launch_once(session: requests.Session, tool: Tool, platform: LaunchPlatform, sub: str) -> None:
@@ -186,12 +222,13 @@ def drive(tool: Tool, platform: LaunchPlatform, *, clients: int, seconds: float,
             count += 1
 
     threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
-    cpu_before, wall_before = _server_cpu(tool.process.pid), time.perf_counter()
+    cpu_before, wall_before, started = _server_cpu(tool.process.pid), time.perf_counter(), time.time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     run.seconds = time.perf_counter() - wall_before
+    run.window = (started, time.time())
     run.cpu_seconds = _server_cpu(tool.process.pid) - cpu_before
     return run
 
@@ -212,6 +249,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--returning", action="store_true", help="launch a pool of known users instead of new ones")
     parser.add_argument("--only", choices=["courseport", "bare"], help="run one tool only")
+    parser.add_argument("--per-request", action="store_true", help="print CPU ms per request route too")
     parser.add_argument("--profile", metavar="DIR", help="cProfile Courseport's workers into DIR")
     options = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the platform's request log
@@ -221,9 +259,10 @@ def main() -> None:
         tools: list[Tool] = []
         try:
             if options.only != "courseport":
-                tools.append(start_bare(platform, options.workers))
+                tools.append(start_bare(Path(folder), platform, options.workers, options.per_request))
             if options.only != "bare":
-                tools.append(start_courseport(Path(folder), platform, options.workers, options.profile))
+                tools.append(start_courseport(Path(folder), platform, options.workers,
+                                              options.per_request or bool(options.profile), options.profile))
             if options.returning:
                 pool = options.clients * 25
 
@@ -246,6 +285,9 @@ def main() -> None:
                 results[tool.name] = report(tool.name, run)
                 if run.failures:
                     print(f"  first failure: {run.failures[0]}")
+                if options.per_request:
+                    stop(tool)
+                    report_requests(tool, run)
             if len(results) == 2:
                 ours, bare = results["Courseport"], results["bare pylti1p3"]
                 print(f"\nCourseport / bare: CPU per launch {ours['cpu'] / bare['cpu']:.2f} "
@@ -253,9 +295,7 @@ def main() -> None:
                       f"Courseport p99 {ours['p99']:.0f} ms (target < 80)")
         finally:
             for tool in tools:
-                if tool.process:
-                    tool.process.terminate()
-                    tool.process.wait(timeout=30)
+                stop(tool)
 
 
 if __name__ == "__main__":

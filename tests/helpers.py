@@ -41,6 +41,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _closing(app: Any) -> Any:
+    """Close each response's iterable once it has been sent. The development server skips `close()` when the
+    browser has already dropped the connection (it reads the leftover request body first, and that read
+    fails), so a static file Chromium gave up on would stay open until the garbage collector complains."""
+
+    def wrapped(environ: dict, start_response: Any):
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wrapped
+
+
 class LiveServer:
     """Serves a Flask app on 127.0.0.1 in a background thread (threaded, like a real server)."""
 
@@ -48,7 +64,7 @@ class LiveServer:
         self.app = app
         self.port = port
         self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
-        self._server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)
+        self._server = make_server("127.0.0.1", port, _closing(app), threaded=True, ssl_context=ssl_context)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> "LiveServer":

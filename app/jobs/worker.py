@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 
 from app.extensions import db
 from app.jobs import sweeps
 from app.jobs.handlers import HANDLERS, Handler
 from app.jobs.queue import DONE, FAILED, RETRY, JobOutcome, pending_twin, superseded_note
-from app.lti import sql
 from app.models import SyncJob
 from app.models.base import utcnow
 from app.models.driver_sql import DriverStatement
@@ -154,18 +153,18 @@ def _batches(jobs: list[_Job], room: int) -> list[tuple[str, list[_Job]]]:
     return batches
 
 
-# Built once, as prepared statements (app/lti/sql.py): an ORM or Core statement costs several times a prepared
-# one in Python before the database sees it.
-_CLAIM = sql.statement(
+# Straight on the driver's cursor (app/models/driver_sql.py): an ORM or Core statement costs several times as
+# much in Python before the database sees it.
+_CLAIM = DriverStatement(
     f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
     f"WHERE id = :job_id AND status = '{JOB_PENDING}'", times=("until", "now"))
 # A batch in one statement: RETURNING names exactly the rows this UPDATE changed, so each job still goes to
 # the one worker whose statement claimed it.
-_CLAIM_MANY = sql.statement(
+_CLAIM_MANY = DriverStatement(
     f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
-    f"WHERE id IN :job_ids AND status = '{JOB_PENDING}' RETURNING id", times=("until", "now")).bindparams(
-    bindparam("job_ids", expanding=True))
-# Run for every job: straight on the driver's cursor (app/models/driver_sql.py).
+    f"WHERE id IN :job_ids AND status = '{JOB_PENDING}' RETURNING id", times=("until", "now"),
+    expanding=("job_ids",))
+# Run for every job.
 _FINISH = DriverStatement(
     "UPDATE sync_job SET status = :new_status, finished_at = :now, attempts = :new_attempts, locked_by = NULL, "
     "locked_until = NULL, last_http_status = :http_status, last_error = :error, result = :new_result, "
@@ -175,7 +174,7 @@ _FINISH = DriverStatement(
 def claim(job_id: int, me: str, now: datetime | None = None) -> bool:
     """Atomic: only the process whose UPDATE changed the row runs the job."""
     now = now or utcnow()
-    return sql.execute(_CLAIM, job_id=job_id, me=me, until=now + LOCK, now=now).rowcount == 1
+    return _CLAIM.execute(job_id=job_id, me=me, until=now + LOCK, now=now) == 1
 
 
 def claim_many(job_ids: list[int], me: str, now: datetime | None = None) -> set[int]:
@@ -183,7 +182,7 @@ def claim_many(job_ids: list[int], me: str, now: datetime | None = None) -> set[
     now = now or utcnow()
     if not db.session.get_bind().dialect.update_returning:
         return {job_id for job_id in job_ids if claim(job_id, me, now)}
-    return set(sql.execute(_CLAIM_MANY, job_ids=job_ids, me=me, until=now + LOCK, now=now).scalars())
+    return {row[0] for row in _CLAIM_MANY.rows(job_ids=job_ids, me=me, until=now + LOCK, now=now)}
 
 
 class _Lease:

@@ -16,11 +16,12 @@ from typing import Any
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 from sqlalchemy import or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.lti import outbound
 from app.lti.errors import launch_error
-from app.lti.sql import execute, statement, upsert
+from app.models.driver_sql import DriverStatement
 from app.models import PlatformKeyset
 from app.models.base import utcnow
 
@@ -76,9 +77,11 @@ def _fetch(registration: Any) -> dict[str, Any]:
     now = utcnow()
     expires_at = now + timedelta(seconds=cache_lifetime(response.headers, now))
     with db.engine.begin() as connection:
-        connection.execute(upsert(_table, {"registration_id": registration.id, "jwks": jwks, "fetched_at": now,
-                                           "expires_at": expires_at, "created_at": now, "updated_at": now},
-                                  ["registration_id"], ["jwks", "fetched_at", "expires_at", "updated_at"]))
+        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(_table).values(
+            registration_id=registration.id, jwks=jwks, fetched_at=now, expires_at=expires_at, created_at=now,
+            updated_at=now)
+        connection.execute(insert.on_conflict_do_update(index_elements=["registration_id"], set_={
+            name: insert.excluded[name] for name in ("jwks", "fetched_at", "expires_at", "updated_at")}))
     return _remember(registration.id, now, jwks)
 
 
@@ -96,18 +99,18 @@ def _remember(registration_id: int, fetched_at: datetime, jwks: dict[str, Any]) 
     return entry
 
 
-_KEYSET_TIMES = statement("SELECT fetched_at, expires_at FROM platform_keyset WHERE registration_id = :id",
-                          result_times=("fetched_at", "expires_at"))
-_KEYSET = statement("SELECT jwks FROM platform_keyset WHERE registration_id = :id", result_json=("jwks",))
+_KEYSET_TIMES = DriverStatement("SELECT fetched_at, expires_at FROM platform_keyset WHERE registration_id = :id",
+                                result_times=("fetched_at", "expires_at"))
+_KEYSET = DriverStatement("SELECT jwks FROM platform_keyset WHERE registration_id = :id", result_json=("jwks",))
 
 
 def _cached(registration: Any) -> dict[str, Any] | None:
-    row = execute(_KEYSET_TIMES, id=registration.id).first()
+    row = _KEYSET_TIMES.first(id=registration.id)
     if row is None or row.expires_at <= utcnow():
         return None
     entry = _parsed.get((registration.id, row.fetched_at))
     if entry is None:
-        entry = _remember(registration.id, row.fetched_at, execute(_KEYSET, id=registration.id).scalar())
+        entry = _remember(registration.id, row.fetched_at, _KEYSET.scalar(id=registration.id))
     return entry
 
 

@@ -10,18 +10,18 @@ from datetime import timedelta
 from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models.base import utcnow
 
 DEFAULT_LIFETIME = 3600
 
 
-_GET = statement("SELECT value FROM lti_storage_entry WHERE key = :key AND expires_at > :now",
-                 times=("now",), result_json=("value",))
-_SET = statement("INSERT INTO lti_storage_entry (key, value, expires_at) VALUES (:key, :value, :expires_at) "
-                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-                 times=("expires_at",), json=("value",))
-_CONSUME = statement("DELETE FROM lti_storage_entry WHERE key = :key AND expires_at > :now", times=("now",))
+_GET = DriverStatement("SELECT value FROM lti_storage_entry WHERE key = :key AND expires_at > :now",
+                       times=("now",), result_json=("value",))
+_SET = DriverStatement("INSERT INTO lti_storage_entry (key, value, expires_at) VALUES (:key, :value, :expires_at) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                       times=("expires_at",), json=("value",))
+_CONSUME = DriverStatement("DELETE FROM lti_storage_entry WHERE key = :key AND expires_at > :now", times=("now",))
 
 
 class DbLaunchDataStorage(LaunchDataStorage[Any]):
@@ -36,17 +36,17 @@ class DbLaunchDataStorage(LaunchDataStorage[Any]):
         return True
 
     def get_value(self, key: str) -> Any:
-        return execute(_GET, key=key, now=utcnow()).scalar()
+        return _GET.scalar(key=key, now=utcnow())
 
     def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
-        execute(_SET, key=key, value=value, expires_at=utcnow() + timedelta(seconds=exp or DEFAULT_LIFETIME))
+        _SET.execute(key=key, value=value, expires_at=utcnow() + timedelta(seconds=exp or DEFAULT_LIFETIME))
 
     def check_value(self, key: str) -> bool:
         return self.get_value(key) is not None
 
     def consume(self, key: str) -> bool:
         """Delete an unexpired entry; True only for the one request whose DELETE removed it."""
-        return execute(_CONSUME, key=key, now=utcnow()).rowcount == 1
+        return _CONSUME.execute(key=key, now=utcnow()) == 1
 
     def take(self, key: str) -> Any:
         """Read and consume in one step: the value, or None when it is gone, expired or another request won."""

@@ -3,7 +3,7 @@
 Built fresh for every request, always in "many clients per issuer" mode: Canvas and Brightspace cloud use one
 issuer for every customer, so a registration is identified by (issuer, client ID), never the issuer alone.
 Lookups return plain rows (id, name, issuer, client ID, URLs, status), read with the launch's prepared
-statements (app/lti/sql.py).
+driver-level statements (app/models/driver_sql.py).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 
 from app.lti import keys
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
 
 
@@ -38,11 +38,11 @@ class DeploymentRef(Protocol):
 
 _COLUMNS = ("SELECT id, name, issuer, client_id, login_id, auth_request_url, jwks_url, access_token_url, "
             "token_audience, status FROM platform_registration ")
-_BY_CLIENT = statement(_COLUMNS + "WHERE issuer = :iss AND client_id = :client_id AND status = :active")
-_BY_ISSUER = statement(_COLUMNS + "WHERE issuer = :iss AND status = :active LIMIT 2")
-_BY_LOGIN_ID = statement(_COLUMNS + "WHERE issuer = :iss AND login_id = :login_id AND status = :active")
-_DEPLOYMENT = statement("SELECT id, deployment_id FROM deployment WHERE registration_id = :registration_id "
-                        "AND deployment_id = :deployment_id AND status = :active")
+_BY_CLIENT = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND client_id = :client_id AND status = :active")
+_BY_ISSUER = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND status = :active LIMIT 2")
+_BY_LOGIN_ID = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND login_id = :login_id AND status = :active")
+_DEPLOYMENT = DriverStatement("SELECT id, deployment_id FROM deployment WHERE registration_id = :registration_id "
+                              "AND deployment_id = :deployment_id AND status = :active")
 
 
 class ToolRegistration(Registration):
@@ -72,7 +72,7 @@ class ToolDeployment(LibDeployment):
 
 def active_registrations(iss: str) -> list[RegistrationRef]:
     """At most two: callers only need to know whether the issuer has exactly one."""
-    return list(execute(_BY_ISSUER, iss=iss, active=STATUS_ACTIVE).all())
+    return list(_BY_ISSUER.all(iss=iss, active=STATUS_ACTIVE))
 
 
 class DbToolConf(ToolConfAbstract):
@@ -88,7 +88,7 @@ class DbToolConf(ToolConfAbstract):
         if client_id is None:
             candidates = active_registrations(iss)
             return ToolRegistration(candidates[0]) if len(candidates) == 1 else None
-        row = execute(_BY_CLIENT, iss=iss, client_id=client_id, active=STATUS_ACTIVE).first()
+        row = _BY_CLIENT.first(iss=iss, client_id=client_id, active=STATUS_ACTIVE)
         return ToolRegistration(row) if row else None
 
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> ToolRegistration | None:
@@ -96,7 +96,7 @@ class DbToolConf(ToolConfAbstract):
 
     def find_registration_by_login_id(self, iss: str, login_id: str) -> ToolRegistration | None:
         """The login URL's `id` (SPEC 6.1), for platforms that leave client_id out of the login."""
-        row = execute(_BY_LOGIN_ID, iss=iss, login_id=login_id, active=STATUS_ACTIVE).first()
+        row = _BY_LOGIN_ID.first(iss=iss, login_id=login_id, active=STATUS_ACTIVE)
         return ToolRegistration(row) if row else None
 
     def find_deployment_by_params(self, iss: str, deployment_id: str, client_id: str | None, *args: Any,
@@ -105,8 +105,8 @@ class DbToolConf(ToolConfAbstract):
         registration = kwargs.get("registration") or self.find_registration_by_params(iss, client_id)
         if registration is None:
             return None
-        row = execute(_DEPLOYMENT, registration_id=registration.model.id, deployment_id=deployment_id,
-                      active=DEPLOYMENT_ACTIVE).first()
+        row = _DEPLOYMENT.first(registration_id=registration.model.id, deployment_id=deployment_id,
+                                active=DEPLOYMENT_ACTIVE)
         return ToolDeployment(row) if row else None
 
     def find_deployment(self, iss: str, deployment_id: str) -> ToolDeployment | None:

@@ -1,27 +1,33 @@
-"""Statements run straight on the DB-API cursor of the session's connection, for the few that run thousands of
-times in a row (recording each sent grade) or carry thousands of rows (a member sync's bulk reads and writes).
+"""Statements run straight on the DB-API cursor of the session's connection: the launch's hot path (login, launch
+and landing page run about twenty), the sync worker's per-job and per-score writes, and a member sync's bulk reads
+and writes.
 
 Even a prepared `text()` statement costs about 60 µs of SQLAlchemy per execution (cache key, compiled
-parameters, execution context, result object) against about 8 µs on the cursor itself, and a bulk insert
-through Core processes every row's parameters one by one in Python. Here the SQL is written once with `:name`
-parameters and turned into the driver's own placeholders once per dialect; typed parameters go through the same
-SQLAlchemy column types the models use (UTC datetimes, JSON, numerics, booleans), so what lands in the database
-is what the ORM would have written. Everything runs in the session's current transaction; the caller commits as
-usual. No SQLAlchemy events or echo see these statements.
+parameters, execution context, result object), and an ORM load several times that, against about 8 µs on the
+cursor itself; a bulk insert through Core processes every row's parameters one by one in Python. Here the SQL is
+written once with `:name` parameters and turned into the driver's own placeholders once per dialect; typed
+parameters and result columns go through the same SQLAlchemy column types the models use (UTC datetimes, JSON,
+numerics, booleans), so what lands in the database, and what comes back, is what the ORM would have written and
+read. `instances` turns rows into ordinary persistent model instances. Everything runs in the session's current
+transaction; the caller commits as usual. No SQLAlchemy events or echo see these statements. The SQL is the
+common subset of SQLite and PostgreSQL (UPSERT, RETURNING).
 """
 from __future__ import annotations
 
 import operator
 import re
-from typing import Any, Callable, Iterator, Sequence
+from collections import namedtuple
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from sqlalchemy import JSON, Numeric, Table
+from sqlalchemy import JSON, Numeric, Table, event, inspect
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.types import TypeEngine
 
 from app.extensions import db
 from app.models.base import UTCDateTime
 
+Model = TypeVar("Model")
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 ROWS_PER_INSERT = 1000  # rows per multi-row INSERT … RETURNING,
 MAX_PARAMETERS = 30000  # and bound parameters (SQLite allows 32,766, PostgreSQL 65,535)
@@ -48,8 +54,32 @@ def _processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | No
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
+_CONNECTION = "driver_sql.connection"
+
+
+def _connection() -> Any:
+    """The session's connection in its current transaction. Kept in the session's info from the transaction's
+    start to its end: asking the session each time costs more than most of these statements."""
+    info = db.session.info
+    connection = info.get(_CONNECTION)
+    if connection is None:
+        connection = db.session.connection()  # begins the transaction, so _remember_connection stores it
+    return connection
+
+
+@event.listens_for(Session, "after_begin")
+def _remember_connection(session: Session, transaction: Any, connection: Any) -> None:
+    session.info[_CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTION, None)
+
+
 def _cursor_execute(sql: str, args: Any, *, many: bool = False, connection: Any = None) -> Any:
-    cursor = (connection or db.session.connection()).connection.cursor()
+    cursor = (connection or _connection()).connection.cursor()
     try:
         if many:
             cursor.executemany(sql, args)
@@ -63,18 +93,24 @@ def _cursor_execute(sql: str, args: Any, *, many: bool = False, connection: Any 
 
 class DriverStatement:
     """One statement. `times`, `json` and `numbers` name the parameters that need the models' column types;
-    `expanding` names list parameters, written `IN :name` in the SQL (a non-empty list)."""
+    `expanding` names list parameters, written `IN :name` in the SQL (a non-empty list); `result_times` and
+    `result_json` name result columns that `first`, `all` and `scalar` convert the same way."""
 
     def __init__(self, sql: str, *, times: tuple[str, ...] = (), json: tuple[str, ...] = (),
-                 numbers: tuple[str, ...] = (), expanding: tuple[str, ...] = ()) -> None:
+                 numbers: tuple[str, ...] = (), expanding: tuple[str, ...] = (),
+                 result_times: tuple[str, ...] = (), result_json: tuple[str, ...] = ()) -> None:
         self.sql = sql
         self.types: dict[str, TypeEngine] = {**{name: UTCDateTime() for name in times},
                                              **{name: JSON() for name in json},
                                              **{name: Numeric(10, 2) for name in numbers}}
+        self.result_types: dict[str, TypeEngine] = {**{name: UTCDateTime() for name in result_times},
+                                                    **{name: JSON() for name in result_json}}
         self.expanding = frozenset(expanding)
         self.parts = _PARAM.split(sql)  # text, name, text, name, …, text
         self._prepared: dict[tuple[str, tuple[int, ...]], str] = {}
         self._processors: dict[str, dict[str, Callable[[Any], Any]]] = {}
+        self._row_types: dict[tuple[str, ...], tuple[type, list[tuple[int, Callable[[Any], Any]]]]] = {}
+        self._builders: dict[tuple[type, tuple[str, ...]], Callable[[Session, tuple], Any]] = {}
 
     def _sql(self, dialect: Dialect, sizes: tuple[int, ...]) -> str:
         key = (dialect.name, sizes)
@@ -93,7 +129,7 @@ class DriverStatement:
         return self._prepared[key]
 
     def _bind(self, params: dict[str, Any]) -> tuple[Any, str, Any]:
-        connection = db.session.connection()
+        connection = _connection()
         dialect = connection.dialect
         processors = self._processors.get(dialect.name)
         if processors is None:
@@ -128,10 +164,107 @@ class DriverStatement:
         finally:
             cursor.close()
 
+    def all(self, **params: Any) -> list[Any]:
+        """Run a query; its rows as named tuples, `result_*` columns converted."""
+        connection, sql, args = self._bind(params)
+        cursor = _cursor_execute(sql, args, connection=connection)
+        try:
+            found = cursor.fetchall()
+            if not found:
+                return []
+            row_type, converters = self._row_type(cursor.description, connection.dialect)
+        finally:
+            cursor.close()
+        if not converters:
+            return [row_type._make(row) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for index, convert in converters:
+                values[index] = convert(values[index])
+            rows.append(row_type._make(values))
+        return rows
+
+    def first(self, **params: Any) -> Any:
+        """The first row of `all`, or None."""
+        found = self.all(**params)
+        return found[0] if found else None
+
+    def scalar(self, **params: Any) -> Any:
+        """The first column of the first row, or None."""
+        row = self.first(**params)
+        return row[0] if row is not None else None
+
+    def instances(self, model: type[Model], **params: Any) -> list[Model]:
+        """Run a query selecting all of `model`'s columns; its rows as persistent instances of the model in the
+        session, built without the ORM's query machinery (a row whose instance the session already holds gives
+        that instance, as an ORM query would). Like any ORM instance, one nobody references leaves the session."""
+        connection, sql, args = self._bind(params)
+        cursor = _cursor_execute(sql, args, connection=connection)
+        try:
+            found = cursor.fetchall()
+            names = tuple(column[0] for column in cursor.description or ())
+        finally:
+            cursor.close()
+        if not found:
+            return []
+        build = self._builders.get((model, names))
+        if build is None:
+            build = self._builders[(model, names)] = _instance_builder(model, names, connection.dialect)
+        session = db.session()
+        return [build(session, row) for row in found]
+
+    def _row_type(self, description: Any, dialect: Dialect) -> tuple[type, list[tuple[int, Callable[[Any], Any]]]]:
+        names = tuple(column[0] for column in description)
+        if names not in self._row_types:  # one dialect per process
+            converters = [(index, processor) for index, name in enumerate(names) if name in self.result_types
+                          and (processor := self.result_types[name].dialect_impl(dialect).result_processor(
+                              dialect, None)) is not None]
+            self._row_types[names] = (namedtuple("Row", names, rename=True), converters)  # type: ignore[misc]
+        return self._row_types[names]
+
     def rows_in_chunks(self, name: str, values: Sequence[Any], **params: Any) -> Iterator[tuple]:
         """`rows` with the expanding parameter `name` given IN_CHUNK values at a time."""
         for start in range(0, len(values), IN_CHUNK):
             yield from self.rows(**params, **{name: list(values[start:start + IN_CHUNK])})
+
+
+def columns_of(model: type, alias: str | None = None) -> str:
+    """The SELECT list `instances` needs for `model`: every column of its table, optionally qualified."""
+    table = inspect(model).local_table
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{column.name}"' for column in table.columns)  # SQL-standard quoting
+
+
+def _instance_builder(model: type, names: tuple[str, ...], dialect: Dialect) -> Callable[[Session, tuple], Any]:
+    """A function making a persistent `model` instance from a row with these column names: values converted by
+    the columns' types, identity from the primary key, attached with SQLAlchemy's public
+    make_transient_to_detached + Session.add (no SELECT, no attribute history)."""
+    configure_mappers()  # what the ORM's first query would do: instrumentation is complete only after it
+    mapper = inspect(model)
+    table = mapper.local_table
+    if set(names) != {column.name for column in table.columns}:
+        raise ValueError(f"a {model.__name__} row needs exactly the columns of {table.name}")
+    keys = [mapper.get_property_by_column(table.c[name]).key for name in names]
+    converters = [(index, processor) for index, name in enumerate(names)
+                  if (processor := table.c[name].type.dialect_impl(dialect).result_processor(dialect, None))]
+    primary = [names.index(column.name) for column in mapper.primary_key]
+    new_instance = mapper.class_manager.new_instance
+
+    def build(session: Session, row: tuple) -> Any:
+        values = list(row)
+        for index, processor in converters:
+            values[index] = processor(values[index])
+        held = session.identity_map.get(mapper.identity_key_from_primary_key([values[i] for i in primary]))
+        if held is not None:
+            return held
+        instance = new_instance()
+        instance.__dict__.update(zip(keys, values))
+        make_transient_to_detached(instance)
+        session.add(instance)
+        return instance
+
+    return build
 
 
 def _row_values(table: Table, given: Sequence[str], shared: dict[str, Any],
@@ -180,7 +313,7 @@ def insert_many(table: Table, rows: list[dict[str, Any]], *, shared: dict[str, A
     `ignore_conflicts_on`: ON CONFLICT (columns) DO NOTHING."""
     if not rows:
         return []
-    dialect = db.session.connection().dialect
+    dialect = _connection().dialect
     columns, values = _row_values(table, list(rows[0]), shared or {}, dialect)
     head = f'INSERT INTO {_quote(dialect, table.name)} ({", ".join(_quote(dialect, c) for c in columns)}) VALUES '
     tail = f" ON CONFLICT ({', '.join(ignore_conflicts_on)}) DO NOTHING" if ignore_conflicts_on else ""

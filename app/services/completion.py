@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models import Activity, ActivityCompletion, Course, User
 from app.models.base import utcnow
 
-_COMPLETE = statement(
+_COMPLETE = DriverStatement(
     "INSERT INTO activity_completion (activity_id, user_id, completed_at, created_at, updated_at) "
     "VALUES (:activity, :user, :now, :now, :now) ON CONFLICT (activity_id, user_id) DO NOTHING", times=("now",))
 
@@ -14,7 +14,7 @@ _COMPLETE = statement(
 def mark_complete(activity: Activity, user: User) -> bool:
     """Record completion once (later calls keep the first completion time); True when this call recorded it.
     One statement that the unique (activity, user) index settles, since a page view makes it on every visit."""
-    return execute(_COMPLETE, activity=activity.id, user=user.id, now=utcnow()).rowcount == 1
+    return _COMPLETE.execute(activity=activity.id, user=user.id, now=utcnow()) == 1
 
 
 def completed_activity_ids(course: Course, user: User) -> set[int]:

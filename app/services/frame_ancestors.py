@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models.platforms import STATUS_ACTIVE
 from app.services.settings import normalise_origin
 
-# Every page of a launched session is framed by these, so one statement (app/lti/sql.py): the Active
+# Every page of a launched session is framed by these, so one statement (app/models/driver_sql.py): the Active
 # registrations' issuer, authentication URL and learned origins, and the legacy consumers' return URLs.
-_ORIGINS = statement(
+_ORIGINS = DriverStatement(
     "SELECT issuer, auth_request_url, frame_origins FROM platform_registration WHERE status = :active "
     "UNION ALL SELECT NULL, NULL, frame_origins FROM lti11_consumer", result_json=("frame_origins",))
 
@@ -43,6 +43,6 @@ def frame_ancestors(settings: dict[str, Any], *, launch_page: bool = False) -> l
     if not settings["allow_frame_embedding"] and not launch_page:
         return []
     origins: list[str | None] = []
-    for issuer, auth_url, learned in execute(_ORIGINS, active=STATUS_ACTIVE):
+    for issuer, auth_url, learned in _ORIGINS.all(active=STATUS_ACTIVE):
         origins += [origin_of(issuer), origin_of(auth_url), *(origin_of(item) for item in learned or [])]
     return _unique([*origins, *(settings.get("additional_frame_ancestors") or [])])

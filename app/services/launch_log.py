@@ -10,7 +10,7 @@ from sqlalchemy import Select, or_, select
 
 from app.extensions import db
 from app.lti.errors import LtiError
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models import LaunchLog, PlatformRegistration, PublishedResource, User
 from app.models.base import utcnow
 from app.services.errors import NotFound, ValidationErrors
@@ -46,9 +46,9 @@ class Attempt:
 _COLUMNS = ("kind", "outcome", "check_code", "cause", "fix", "registration_id", "issuer", "client_id",
             "deployment_id", "user_id", "subject", "published_resource_id", "resource_link_id", "message_type",
             "consumer_key", "cookie_method", "clock_skew", "user_agent", "ip")
-_INSERT = statement(f"INSERT INTO launch_log (at, {', '.join(_COLUMNS)}) "
-                    f"VALUES (:at, {', '.join(':' + name for name in _COLUMNS)}) RETURNING id", times=("at",))
-_MARK_USER = statement("UPDATE launch_log SET user_id = :user WHERE id = :id")
+_INSERT = DriverStatement(f"INSERT INTO launch_log (at, {', '.join(_COLUMNS)}) "
+                          f"VALUES (:at, {', '.join(':' + name for name in _COLUMNS)}) RETURNING id", times=("at",))
+_MARK_USER = DriverStatement("UPDATE launch_log SET user_id = :user WHERE id = :id")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def record(kind: str, outcome: str, attempt: Attempt, *, error: LtiError | None 
     if registration is not None:
         values.update(registration_id=registration.id, issuer=values["issuer"] or registration.issuer,
                       client_id=values["client_id"] or registration.client_id)
-    return LoggedAttempt(execute(_INSERT, at=utcnow(), **values).scalar_one())
+    return LoggedAttempt(_INSERT.scalar(at=utcnow(), **values))
 
 
 def record_failure(kind: str, error: LtiError, attempt: Attempt, *, outcome: str = FAILED,
@@ -94,7 +94,7 @@ def record_failure(kind: str, error: LtiError, attempt: Attempt, *, outcome: str
 def mark_user(row_id: int | None, user_id: int) -> None:
     """A launch that waited for the Welcome page: its row learns who it was once the account is known."""
     if row_id:
-        execute(_MARK_USER, id=row_id, user=user_id)
+        _MARK_USER.execute(id=row_id, user=user_id)
 
 
 @dataclass

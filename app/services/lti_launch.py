@@ -13,7 +13,7 @@ from typing import Any
 from app.extensions import db
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models import Deployment, PlatformRegistration, User
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
 from app.models.tools import LTI_ADVANTAGE, PROVISION_AUTO, TARGET_ACTIVITY
@@ -45,7 +45,7 @@ class Prompt:
     mode: int
 
 
-_USABLE = statement(
+_USABLE = DriverStatement(
     "SELECT r.id, r.name, r.issuer, r.client_id, r.status, r.frame_origins, r.last_launch_at, "
     "d.status AS deployment_status, d.last_seen_at AS deployment_seen_at "
     "FROM platform_registration r LEFT JOIN deployment d ON d.id = :deployment AND d.registration_id = r.id "
@@ -56,7 +56,7 @@ _USABLE = statement(
 def _checked_registration(launch: LaunchData) -> Any:
     """The launch's registration as a row (id, name, issuer, client_id, frame_origins), refused if it or the
     deployment stopped being Active since validation. One statement: every launch and resume runs it."""
-    registration = execute(_USABLE, registration=launch.registration_id, deployment=launch.deployment_pk).first()
+    registration = _USABLE.first(registration=launch.registration_id, deployment=launch.deployment_pk)
     if registration is None or registration.status != STATUS_ACTIVE:
         raise launch_error("launch_registration", iss=launch.issuer, client_id=launch.client_id,
                            detail="The registration was deleted or is no longer Active.")
@@ -75,15 +75,15 @@ def usable_registration(launch: LaunchData) -> tuple[PlatformRegistration, Deplo
     return registration, deployment
 
 
-_RESOURCE = statement(
+_RESOURCE = DriverStatement(
     "SELECT id, uuid, course_id, activity_id, target, enabled, available_to, max_enrolled, enrol_start, enrol_end, "
     "enrol_period, role_instructor, role_learner, provisioning_mode_instructor, provisioning_mode_learner, "
     "email_visibility, city, country, timezone, lang, institution, "
     "(target = 'activity' AND activity_id IS NULL) AS activity_deleted "
     "FROM published_resource WHERE uuid = :uuid AND lti_version = :version",
     result_times=("enrol_start", "enrol_end"))
-_AVAILABLE_TO = statement("SELECT 1 FROM published_resource_registration "
-                          "WHERE published_resource_id = :resource AND registration_id = :registration")
+_AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
+                                "WHERE published_resource_id = :resource AND registration_id = :registration")
 
 
 def resolve_resource(launch: LaunchData, registration: Any) -> Any:
@@ -98,7 +98,7 @@ def resolve_resource(launch: LaunchData, registration: Any) -> Any:
         key = str(uuid_module.UUID(custom_id))
     except ValueError:
         key = None
-    resource = execute(_RESOURCE, uuid=key, version=LTI_ADVANTAGE).first() if key else None
+    resource = _RESOURCE.first(uuid=key, version=LTI_ADVANTAGE) if key else None
     if resource is None:
         raise launch_error("resource_missing", id=custom_id)
     values = {"id": custom_id, "name": registration.name, "resource_id": resource.id}
@@ -107,7 +107,7 @@ def resolve_resource(launch: LaunchData, registration: Any) -> Any:
     if resource.activity_deleted:
         raise launch_error("resource_activity_deleted", **values)
     if resource.available_to != "all" and \
-            execute(_AVAILABLE_TO, resource=resource.id, registration=registration.id).first() is None:
+            _AVAILABLE_TO.first(resource=resource.id, registration=registration.id) is None:
         raise launch_error("resource_restricted", **values)
     return resource
 

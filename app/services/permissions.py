@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models import Activity, Course, User
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
 
@@ -18,7 +18,7 @@ def _best(roles: list[str]) -> str | None:
     return max(roles, key=_RANK.__getitem__) if roles else None
 
 
-_ROLES = statement("SELECT activity_id, role FROM role_assignment WHERE user_id = :user AND course_id = :course")
+_ROLES = DriverStatement("SELECT activity_id, role FROM role_assignment WHERE user_id = :user AND course_id = :course")
 _CACHE_KEY = "course_roles"
 
 
@@ -29,7 +29,7 @@ def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
     cache = db.session.info.setdefault(_CACHE_KEY, {})
     key = (user_id, course_id)
     if key not in cache:
-        cache[key] = execute(_ROLES, user=user_id, course=course_id).all()
+        cache[key] = _ROLES.all(user=user_id, course=course_id)
     return cache[key]
 
 

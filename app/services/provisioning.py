@@ -6,13 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import select
-
 from app.extensions import db
 from app.lti.errors import launch_error
 from app.lti.launch_data import LaunchData
-from app.lti.sql import execute, statement
-from app.models import AUTH_LTI, AUTH_MANUAL, LtiIdentity, PublishedResource, User
+from app.models import AUTH_LTI, AUTH_MANUAL, PublishedResource, User
+from app.models.driver_sql import DriverStatement, columns_of
 from app.models.base import utcnow
 from app.models.tools import PROVISION_PROMPT_NEW_EXISTING
 from app.services.accounts import is_valid_email
@@ -48,10 +46,15 @@ def mode_for(resource: PublishedResource, instructor: bool) -> int:
     return resource.provisioning_mode_instructor if instructor else resource.provisioning_mode_learner
 
 
+_BOUND_USER = DriverStatement(
+    f'SELECT {columns_of(User, "u")} FROM lti_identity i JOIN "user" u ON u.id = i.user_id '
+    "WHERE i.issuer = :issuer AND i.subject = :subject")
+
+
 def bound_user(issuer: str, subject: str) -> User | None:
-    # One query: most launches are by users who launched before, and they need the account loaded.
-    return db.session.execute(select(User).join(LtiIdentity, LtiIdentity.user_id == User.id).where(
-        LtiIdentity.issuer == issuer, LtiIdentity.subject == subject)).scalar_one_or_none()
+    # One statement: most launches are by users who launched before, and they need the account loaded.
+    found = _BOUND_USER.instances(User, issuer=issuer, subject=subject)
+    return found[0] if found else None
 
 
 def ensure_can_launch(user: User) -> None:
@@ -93,23 +96,23 @@ def update_profile(user: User, profile: Profile) -> None:
             setattr(user, name, getattr(profile, name))
 
 
-_NEW_USER = statement(
+_NEW_USER = DriverStatement(
     'INSERT INTO "user" (username, password_hash, email, first_name, last_name, is_site_admin, auth_method, '
     "suspended, email_visibility, city, country, timezone, lang, institution, created_at, updated_at) "
     "VALUES (:username, NULL, :email, :first_name, :last_name, :no, :lti, :no, :email_visibility, :city, "
-    ":country, :timezone, :lang, :institution, :now, :now) ON CONFLICT (username) DO NOTHING RETURNING id",
-    times=("now",))
-_BIND = statement(
+    f":country, :timezone, :lang, :institution, :now, :now) ON CONFLICT (username) DO NOTHING RETURNING "
+    f"{columns_of(User)}", times=("now",))
+_BIND = DriverStatement(
     "INSERT INTO lti_identity (user_id, issuer, subject, registration_id, created_at, updated_at) "
     "VALUES (:user, :issuer, :subject, :registration, :now, :now) ON CONFLICT (issuer, subject) DO NOTHING",
     times=("now",))
-_DROP_USER = statement('DELETE FROM "user" WHERE id = :id')
+_DROP_USER = DriverStatement('DELETE FROM "user" WHERE id = :id')
 
 
 def _bind(user_id: int, issuer: str, subject: str, registration_id: int | None) -> bool:
     """Bind the identity; False when another request bound it first (the caller then uses that binding)."""
-    return execute(_BIND, user=user_id, issuer=issuer, subject=subject, registration=registration_id,
-                   now=utcnow()).rowcount == 1
+    return _BIND.execute(user=user_id, issuer=issuer, subject=subject, registration=registration_id,
+                         now=utcnow()) == 1
 
 
 def bind_found_account(user: User, issuer: str, subject: str, registration_id: int | None) -> User:
@@ -135,9 +138,9 @@ def create_account(*, issuer: str, subject: str, username: str, profile: Profile
     defaults = {name: getattr(resource, name) for name in PROFILE_DEFAULTS}
     candidate, suffix = username, 1
     while True:
-        user_id = execute(_NEW_USER, username=candidate, email=profile.email, first_name=profile.first_name,
-                          last_name=profile.last_name, no=False, lti=AUTH_LTI, now=utcnow(), **defaults).scalar()
-        if user_id is not None:
+        created = _NEW_USER.instances(User, username=candidate, email=profile.email, first_name=profile.first_name,
+                                      last_name=profile.last_name, no=False, lti=AUTH_LTI, now=utcnow(), **defaults)
+        if created:
             break
         winner = bound_user(issuer, subject)
         if winner is not None:
@@ -145,13 +148,13 @@ def create_account(*, issuer: str, subject: str, username: str, profile: Profile
         # An earlier account with this username lost its identity (an admin unlinked it): it stays as it is.
         suffix += 1
         candidate = f"{username}_{suffix}"
-    if not _bind(user_id, issuer, subject, registration_id):
-        execute(_DROP_USER, id=user_id)
+    user = created[0]
+    if not _bind(user.id, issuer, subject, registration_id):
+        db.session.expunge(user)
+        _DROP_USER.execute(id=user.id)
         winner = bound_user(issuer, subject)
         assert winner is not None  # the binding that beat ours
         return winner
-    user = db.session.get(User, user_id)
-    assert user is not None
     return user
 
 

@@ -5,7 +5,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from app.extensions import db
-from app.lti.sql import execute, statement
+from app.models.driver_sql import DriverStatement
 from app.models import SiteSetting
 from app.services.errors import ValidationErrors
 from app.services.profile import clean_profile
@@ -38,13 +38,13 @@ USER_DEFAULTS_DEFAULTS: dict[str, Any] = {
 _PREFIX = {"lti": LTI_SETTINGS_DEFAULTS, "userdefaults": USER_DEFAULTS_DEFAULTS}
 
 
-# Every launch reads the LTI settings: a prepared statement (see app/lti/sql.py) rather than a Core select.
-_STORED = statement("SELECT key, value FROM site_setting WHERE key LIKE :pattern", result_json=("value",))
+# Every launch reads the LTI settings: one driver-level statement (app/models/driver_sql.py).
+_STORED = DriverStatement("SELECT key, value FROM site_setting WHERE key LIKE :pattern", result_json=("value",))
 
 
 def _load(prefix: str) -> dict[str, Any]:
     defaults = _PREFIX[prefix]
-    rows = execute(_STORED, pattern=f"{prefix}.%").all()
+    rows = _STORED.all(pattern=f"{prefix}.%")
     stored = {key.split(".", 1)[1]: value for key, value in rows}
     return {name: stored.get(name, default) for name, default in defaults.items()}
 

@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from app.models import (
     Activity, ActivityCompletion, AssignmentSubmission, Grade, PublishedResource, QuizAttempt, QuizChoice,
@@ -136,6 +137,17 @@ def test_stored_html_is_sanitised_again_when_shown(client, db, world):
 
 
 # ---------------------------------------------------------------- viewing and page completion
+
+def test_an_activity_page_reads_its_user_activity_and_course_once_each(client, db, world):
+    page = make_activity(world.course, "page", "Intro", content_html="<p>Read me</p>")
+    login(client, "stud")
+    client.get(f"/activity/{page.id}")  # the first view also records completion
+    seen: list[str] = []  # as SQLite runs them (driver-level statements bypass SQLAlchemy's events)
+    event.listen(db.engine, "checkout", lambda connection, *_: connection.set_trace_callback(seen.append))
+    assert "Read me" in client.get(f"/activity/{page.id}").get_data(as_text=True)
+    tables = [statement.split(" FROM ", 1)[1].split()[0] for statement in seen if statement.startswith("SELECT")]
+    assert sorted(tables) == sorted(['"user"', "activity", "course", "role_assignment"]), seen
+
 
 def test_viewing_a_page_completes_it_for_students_only(client, db, world):
     page = make_activity(world.course, "page", "Intro", content_html="<p>Read me</p>")

@@ -2,23 +2,31 @@
 from __future__ import annotations
 
 from flask import abort, request
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions import db
 from app.models import Activity, Course
+from app.models.driver_sql import DriverStatement, columns_of
+
+# Every course and activity page loads these first: driver-level statements (app/models/driver_sql.py).
+_COURSE = DriverStatement(f"SELECT {columns_of(Course)} FROM course WHERE id = :id")
+_ACTIVITY = DriverStatement(f"SELECT {columns_of(Activity)} FROM activity WHERE id = :id")
 
 
 def get_course(course_id: int) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None:
+    found = _COURSE.instances(Course, id=course_id)
+    if not found:
         abort(404)
-    return course
+    return found[0]
 
 
 def get_activity(activity_id: int, activity_type: str | None = None) -> Activity:
-    """The activity, or 404 — also when it is not of the type the URL only makes sense for."""
-    activity = db.session.get(Activity, activity_id)
-    if activity is None or (activity_type is not None and activity.type != activity_type):
+    """The activity, or 404 — also when it is not of the type the URL only makes sense for. Its course is loaded
+    with it (every activity page shows it; `activity.course` then reads it from the session)."""
+    found = _ACTIVITY.instances(Activity, id=activity_id)
+    if not found or (activity_type is not None and found[0].type != activity_type):
         abort(404)
+    activity = found[0]
+    set_committed_value(activity, "course", get_course(activity.course_id))
     return activity
 
 
