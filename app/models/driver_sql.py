@@ -146,35 +146,32 @@ class DriverStatement:
                 values.append(processors[name](value) if name in processors else value)
         return connection, self._sql(dialect, tuple(sizes)), _args(dialect, values)
 
-    def execute(self, **params: Any) -> int:
-        """Run with these parameters; returns the row count."""
+    def _run(self, params: dict[str, Any]) -> tuple[Dialect, list[tuple], tuple[str, ...], int]:
+        """Bind, execute and fetch: the dialect, the rows, the result's column names and the row count."""
         connection, sql, args = self._bind(params)
         cursor = _cursor_execute(sql, args, connection=connection)
         try:
-            return cursor.rowcount
+            if cursor.description is None:
+                return connection.dialect, [], (), cursor.rowcount
+            found = cursor.fetchall()
+            return connection.dialect, found, tuple(column[0] for column in cursor.description), cursor.rowcount
         finally:
             cursor.close()
+
+    def execute(self, **params: Any) -> int:
+        """Run with these parameters; returns the row count."""
+        return self._run(params)[3]
 
     def rows(self, **params: Any) -> list[tuple]:
         """Run a query; its rows as tuples (values as the driver returns them)."""
-        connection, sql, args = self._bind(params)
-        cursor = _cursor_execute(sql, args, connection=connection)
-        try:
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        return self._run(params)[1]
 
     def all(self, **params: Any) -> list[Any]:
         """Run a query; its rows as named tuples, `result_*` columns converted."""
-        connection, sql, args = self._bind(params)
-        cursor = _cursor_execute(sql, args, connection=connection)
-        try:
-            found = cursor.fetchall()
-            if not found:
-                return []
-            row_type, converters = self._row_type(cursor.description, connection.dialect)
-        finally:
-            cursor.close()
+        dialect, found, names, _count = self._run(params)
+        if not found:
+            return []
+        row_type, converters = self._row_type(names, dialect)
         if not converters:
             return [row_type._make(row) for row in found]
         rows = []
@@ -199,23 +196,16 @@ class DriverStatement:
         """Run a query selecting all of `model`'s columns; its rows as persistent instances of the model in the
         session, built without the ORM's query machinery (a row whose instance the session already holds gives
         that instance, as an ORM query would). Like any ORM instance, one nobody references leaves the session."""
-        connection, sql, args = self._bind(params)
-        cursor = _cursor_execute(sql, args, connection=connection)
-        try:
-            found = cursor.fetchall()
-            names = tuple(column[0] for column in cursor.description or ())
-        finally:
-            cursor.close()
+        dialect, found, names, _count = self._run(params)
         if not found:
             return []
         build = self._builders.get((model, names))
         if build is None:
-            build = self._builders[(model, names)] = _instance_builder(model, names, connection.dialect)
+            build = self._builders[(model, names)] = _instance_builder(model, names, dialect)
         session = db.session()
         return [build(session, row) for row in found]
 
-    def _row_type(self, description: Any, dialect: Dialect) -> tuple[type, list[tuple[int, Callable[[Any], Any]]]]:
-        names = tuple(column[0] for column in description)
+    def _row_type(self, names: tuple[str, ...], dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:
         if names not in self._row_types:  # one dialect per process
             converters = [(index, processor) for index, name in enumerate(names) if name in self.result_types
                           and (processor := self.result_types[name].dialect_impl(dialect).result_processor(
