@@ -15,7 +15,7 @@ from __future__ import annotations
 import http.client
 import ssl
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -152,13 +152,8 @@ class _Started:
             if not conn.is_closed:
                 conn.timeout = self.read_timeout
             raw = conn.getresponse()
-            chunks, size = [], 0
-            for chunk in raw.stream(64 * 1024, decode_content=True):
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise OutboundError("the response was larger than 5 MB")
-                chunks.append(chunk)
-            return Response(raw.status, CaseInsensitiveDict(raw.headers), b"".join(chunks), self.url)
+            body = _capped(raw.stream(64 * 1024, decode_content=True))
+            return Response(raw.status, CaseInsensitiveDict(raw.headers), body, self.url)
         except BaseException as error:
             if conn is not None:
                 conn.close()
@@ -258,19 +253,23 @@ def _exchange(method: str, url: str, headers: dict[str, str], data: Any, json_bo
                         timeout).finish()
     raw = session().request(method, url, headers=headers, data=data, json=json_body, params=params,
                             timeout=timeout, allow_redirects=False, stream=True)
-    body = _read_capped(raw)
+    try:
+        body = _capped(raw.iter_content(64 * 1024))
+    except OutboundError:
+        raw.close()
+        raise
     return Response(raw.status_code, raw.headers, body, raw.url)
 
 
-def _read_capped(raw: requests.Response) -> bytes:
-    chunks, size = [], 0
-    for chunk in raw.iter_content(64 * 1024):
+def _capped(chunks: Iterable[bytes]) -> bytes:
+    """A response body read to its end, refused once it passes MAX_BYTES."""
+    read, size = [], 0
+    for chunk in chunks:
         size += len(chunk)
         if size > MAX_BYTES:
-            raw.close()
             raise OutboundError("the response was larger than 5 MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        read.append(chunk)
+    return b"".join(read)
 
 
 def get(url: str, **kwargs: Any) -> Response:
