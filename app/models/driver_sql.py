@@ -54,6 +54,10 @@ def _processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | No
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
+def _result_processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
+
+
 _CONNECTION = "driver_sql.connection"
 
 
@@ -107,6 +111,7 @@ class DriverStatement:
                                                     **{name: JSON() for name in result_json}}
         self.expanding = frozenset(expanding)
         self.parts = _PARAM.split(sql)  # text, name, text, name, …, text
+        self.names = tuple(self.parts[1::2])
         self._prepared: dict[tuple[str, tuple[int, ...]], str] = {}
         self._processors: dict[str, dict[str, Callable[[Any], Any]]] = {}
         self._row_types: dict[tuple[str, ...], tuple[type, list[tuple[int, Callable[[Any], Any]]]]] = {}
@@ -137,7 +142,7 @@ class DriverStatement:
                           if (proc := _processor(type_, dialect)) is not None}
             self._processors[dialect.name] = processors
         values, sizes = [], []
-        for name in self.parts[1::2]:
+        for name in self.names:
             value = params[name]
             if name in self.expanding:
                 sizes.append(len(value))
@@ -208,8 +213,7 @@ class DriverStatement:
     def _row_type(self, names: tuple[str, ...], dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:
         if names not in self._row_types:  # one dialect per process
             converters = [(index, processor) for index, name in enumerate(names) if name in self.result_types
-                          and (processor := self.result_types[name].dialect_impl(dialect).result_processor(
-                              dialect, None)) is not None]
+                          and (processor := _result_processor(self.result_types[name], dialect)) is not None]
             self._row_types[names] = (namedtuple("Row", names, rename=True), converters)  # type: ignore[misc]
         return self._row_types[names]
 
@@ -237,7 +241,7 @@ def _instance_builder(model: type, names: tuple[str, ...], dialect: Dialect) -> 
         raise ValueError(f"a {model.__name__} row needs exactly the columns of {table.name}")
     keys = [mapper.get_property_by_column(table.c[name]).key for name in names]
     converters = [(index, processor) for index, name in enumerate(names)
-                  if (processor := table.c[name].type.dialect_impl(dialect).result_processor(dialect, None))]
+                  if (processor := _result_processor(table.c[name].type, dialect)) is not None]
     primary = [names.index(column.name) for column in mapper.primary_key]
     new_instance = mapper.class_manager.new_instance
 
