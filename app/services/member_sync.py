@@ -31,7 +31,7 @@ from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
 from app.models.tools import (
     MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO, TARGET_ACTIVITY,
 )
-from app.services import provisioning
+from app.services import permissions, provisioning
 from app.services.accounts import is_valid_email
 from app.services.settings import lti_setting
 from app.services.sync import service_timeout
@@ -412,6 +412,7 @@ class _LinkPlan:
                 {"enrolment_id": enrolment_id, "user_id": user_id, "role": role}
                 for enrolment_id, user_id, role in rows], now, course_id=self.run.settings.course_id,
                 activity_id=self.run.settings.activity_id)
+            permissions.forget_roles()  # written past the ORM: the per-page role cache would not see them
 
     def _add_enrolments(self, user_ids: list[int], wanted: dict[int, _Member], subjects: dict[int, str],
                         now: datetime) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.extensions import db
-from app.models.driver_sql import DriverStatement
 from app.models import Activity, Course, User
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
+from app.models.driver_sql import DriverStatement
 
 _RANK = {ROLE_TEACHER: 3, ROLE_NONEDITING: 2, ROLE_STUDENT: 1}
 
@@ -24,8 +24,8 @@ _CACHE_KEY = "course_roles"
 
 def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
     """Every role the user holds in the course, (activity_id or None, role): one query per page, however many
-    checks it makes (an activity page makes four). Kept in the session's info until its next flush, commit or
-    rollback; writers that bypass the ORM call `forget_roles`."""
+    checks it makes (an activity page makes four). Kept in the session's info until its next flush, write
+    statement, commit or rollback; writers on the driver's cursor (app/models/driver_sql.py) call `forget_roles`."""
     cache = db.session.info.setdefault(_CACHE_KEY, {})
     key = (user_id, course_id)
     if key not in cache:
@@ -39,6 +39,13 @@ def forget_roles(session: Session | None = None, *_: Any) -> None:
 
 for _event in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
     event.listen(Session, _event, forget_roles)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state: ORMExecuteState) -> None:
+    """Bulk INSERT, UPDATE and DELETE through Session.execute change rows without a flush."""
+    if state.is_insert or state.is_update or state.is_delete:
+        forget_roles(state.session)
 
 
 def course_role(user: User, course_id: int) -> str | None:

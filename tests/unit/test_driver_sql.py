@@ -113,3 +113,23 @@ with app.app_context():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "fresh"
+
+
+def test_the_per_page_role_cache_forgets_roles_changed_by_write_statements(app):
+    """Roles are read once per page (app/services/permissions.py); a write in the same transaction, by flush,
+    Core statement or driver statement, must not leave a stale answer behind."""
+    from sqlalchemy import update
+
+    from app.models import RoleAssignment
+    from app.services import lti_enrolment, permissions
+
+    course, user = factories.make_course("R1"), factories.make_user("rita")
+    factories.enrol(user, course, "student")
+    resource = factories.make_resource(course)
+    assert permissions.course_role(user, course.id) == "student"
+
+    lti_enrolment.enrol(user, resource, "noneditingteacher")  # on the driver's cursor
+    assert permissions.course_role(user, course.id) == "noneditingteacher"
+
+    db.session.execute(update(RoleAssignment).where(RoleAssignment.user_id == user.id).values(role="teacher"))
+    assert permissions.course_role(user, course.id) == "teacher"
