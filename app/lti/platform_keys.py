@@ -21,9 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.extensions import db
 from app.lti import outbound
 from app.lti.errors import launch_error
-from app.models.driver_sql import DriverStatement
 from app.models import PlatformKeyset
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 
 MIN_TTL = 60
 MAX_TTL = 24 * 3600

@@ -10,8 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
-from app.models.driver_sql import DriverStatement
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 
 DEFAULT_LIFETIME = 3600
 

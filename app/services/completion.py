@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.models.driver_sql import DriverStatement
 from app.models import Activity, ActivityCompletion, Course, User
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 
 _COMPLETE = DriverStatement(
     "INSERT INTO activity_completion (activity_id, user_id, completed_at, created_at, updated_at) "

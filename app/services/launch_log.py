@@ -10,9 +10,9 @@ from sqlalchemy import Select, or_, select
 
 from app.extensions import db
 from app.lti.errors import LtiError
-from app.models.driver_sql import DriverStatement
 from app.models import LaunchLog, PlatformRegistration, PublishedResource, User
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 from app.services.errors import NotFound, ValidationErrors
 from app.services.publishing import resource_display_name
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.lti.launch_data import LaunchData
-from app.models.driver_sql import DriverStatement
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 from app.services.frame_ancestors import origin_of
 
 # A proven lti1p1 migration claim (SPEC 5.18) also stores its LTI 1.1 consumer key on the deployment.

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.lti.errors import launch_error
-from app.models.driver_sql import DriverStatement
 from app.models import PublishedResource, User
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
 from app.models.tools import TARGET_ACTIVITY
 from app.services import permissions
 

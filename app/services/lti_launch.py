@@ -13,8 +13,8 @@ from typing import Any
 from app.extensions import db
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
-from app.models.driver_sql import DriverStatement
 from app.models import Deployment, PlatformRegistration, User
+from app.models.driver_sql import DriverStatement
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
 from app.models.tools import LTI_ADVANTAGE, PROVISION_AUTO, TARGET_ACTIVITY
 from app.services import launch_log, launch_records, legacy_launch, lti_enrolment, platforms, provisioning

@@ -10,8 +10,8 @@ from app.extensions import db
 from app.lti.errors import launch_error
 from app.lti.launch_data import LaunchData
 from app.models import AUTH_LTI, AUTH_MANUAL, PublishedResource, User
-from app.models.driver_sql import DriverStatement, columns_of
 from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement, columns_of
 from app.models.tools import PROVISION_PROMPT_NEW_EXISTING
 from app.services.accounts import is_valid_email
 from app.services.errors import ServiceError

@@ -5,8 +5,8 @@ import re
 from typing import Any, Iterable, Mapping
 
 from app.extensions import db
-from app.models.driver_sql import DriverStatement
 from app.models import SiteSetting
+from app.models.driver_sql import DriverStatement
 from app.services.errors import ValidationErrors
 from app.services.profile import clean_profile
 
