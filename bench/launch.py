@@ -8,6 +8,10 @@ A launch is what a browser does: GET the tool's login URL, follow it to the plat
 follow its redirect to the landing page. Each launch is by a new platform user (Courseport creates the account,
 enrols it and records the launch); `--returning` reuses a pool of users that have launched before.
 
+The run starts with two floors (bench/floor_tool.py), tools that do no work: one plain WSGI (what gunicorn, the
+client and the platform cost on this machine) and one through Flask with a session cookie (the least a Flask tool
+can spend). The summary gives the floors' figures and each real tool's CPU above the Flask floor.
+
 Printed per tool: launches/s, p50/p99 of a complete launch (client wall time, platform step included), and the
 server's CPU milliseconds per launch — utime+stime of the gunicorn master and workers from /proc, measured over
 the timed window only. On a small machine the client and platform share the CPU with the server, so CPU per
@@ -112,6 +116,8 @@ def _gunicorn(args: list[str], env: dict[str, str], port: int, cwd: Path) -> sub
 
 
 PROBE = str(ROOT / "bench" / "gunicorn_probe.py")
+COURSEPORT, BARE, FLOOR, FLASK_FLOOR = "Courseport", "bare pylti1p3", "floor WSGI", "floor Flask"
+FLOORS = {FLOOR: "floor_tool", FLASK_FLOOR: "floor_tool:flask_app"}
 
 
 def _probe(folder: Path, name: str, profile: str | None) -> tuple[list[str], dict[str, str], Path]:
@@ -143,21 +149,34 @@ def start_courseport(folder: Path, platform: LaunchPlatform, workers: int, probe
         db.session.remove()
         db.engine.dispose()
     probe_args, probe_env, probe_dir = _probe(folder, "courseport", profile) if probe else ([], {}, None)
-    tool = Tool("Courseport", base, "/lti/login", "/lti/launch", "Hello.", resource_uuid=uuid, probe_dir=probe_dir)
+    tool = Tool(COURSEPORT, base, "/lti/login", "/lti/launch", "Hello.", resource_uuid=uuid, probe_dir=probe_dir)
     tool.process = _gunicorn(["-w", str(workers), *probe_args, "wsgi:app"], {**env, **probe_env}, port, ROOT)
     return tool
 
 
-def start_bare(folder: Path, platform: LaunchPlatform, workers: int, probe: bool) -> Tool:
+def _start_plain(name: str, module: str, env: dict[str, str], folder: Path, workers: int, probe: bool,
+                 landing_text: str) -> Tool:
+    """A tool from bench/ (no database) under gunicorn, with the same login and launch paths."""
     port = free_port()
+    probe_args, probe_env, probe_dir = _probe(folder, name.replace(" ", "-"), None) if probe else ([], {}, None)
+    tool = Tool(name, f"http://127.0.0.1:{port}", "/login", "/launch", landing_text, probe_dir=probe_dir)
+    tool.process = _gunicorn(["-w", str(workers), *probe_args, module if ":" in module else f"{module}:app"],
+                             {**env, **probe_env}, port,
+                             ROOT / "bench")
+    return tool
+
+
+def start_bare(folder: Path, platform: LaunchPlatform, workers: int, probe: bool) -> Tool:
     env = {"BARE_ISSUER": platform.issuer, "BARE_CLIENT_ID": platform.client_id, "BARE_AUTH_URL": platform.auth_url,
            "BARE_JWKS_URL": platform.jwks_url, "BARE_DEPLOYMENT_ID": platform.server.deployment_id or "",
            "BARE_SECRET_KEY": secrets.token_hex(16)}
-    probe_args, probe_env, probe_dir = _probe(folder, "bare", None) if probe else ([], {}, None)
-    tool = Tool("bare pylti1p3", f"http://127.0.0.1:{port}", "/login", "/launch", "Welcome, ", probe_dir=probe_dir)
-    tool.process = _gunicorn(["-w", str(workers), *probe_args, "bare_tool:app"], {**env, **probe_env}, port,
-                             ROOT / "bench")
-    return tool
+    return _start_plain(BARE, "bare_tool", env, folder, workers, probe, "Welcome, ")
+
+
+def start_floor(name: str, folder: Path, platform: LaunchPlatform, workers: int, probe: bool) -> Tool:
+    return _start_plain(name, FLOORS[name], {"FLOOR_AUTH_URL": platform.auth_url,
+                                             "FLOOR_SECRET_KEY": secrets.token_hex(16)},
+                        folder, workers, probe, "Welcome, ")
 
 
 def stop(tool: Tool) -> None:
@@ -248,7 +267,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--returning", action="store_true", help="launch a pool of known users instead of new ones")
-    parser.add_argument("--only", choices=["courseport", "bare"], help="run one tool only")
+    parser.add_argument("--only", choices=["courseport", "bare", "floor"],
+                        help="run only this tool (floor: both floors)")
     parser.add_argument("--per-request", action="store_true", help="print CPU ms per request route too")
     parser.add_argument("--profile", metavar="DIR", help="cProfile Courseport's workers into DIR")
     options = parser.parse_args()
@@ -258,9 +278,12 @@ def main() -> None:
         platform = LaunchPlatform(server, "")
         tools: list[Tool] = []
         try:
-            if options.only != "courseport":
+            if options.only in (None, "floor"):
+                tools += [start_floor(name, Path(folder), platform, options.workers, options.per_request)
+                          for name in FLOORS]
+            if options.only in (None, "bare"):
                 tools.append(start_bare(Path(folder), platform, options.workers, options.per_request))
-            if options.only != "bare":
+            if options.only in (None, "courseport"):
                 tools.append(start_courseport(Path(folder), platform, options.workers,
                                               options.per_request or bool(options.profile), options.profile))
             if options.returning:
@@ -288,11 +311,19 @@ def main() -> None:
                 if options.per_request:
                     stop(tool)
                     report_requests(tool, run)
-            if len(results) == 2:
-                ours, bare = results["Courseport"], results["bare pylti1p3"]
+            if COURSEPORT in results and BARE in results:
+                ours, bare = results[COURSEPORT], results[BARE]
                 print(f"\nCourseport / bare: CPU per launch {ours['cpu'] / bare['cpu']:.2f} "
                       f"(target ≤ {1 / 1.2:.2f}), launches/s {ours['rate'] / bare['rate']:.2f} (target ≥ 1.00), "
                       f"Courseport p99 {ours['p99']:.0f} ms (target < 80)")
+                if FLOOR in results and FLASK_FLOOR in results:
+                    floor, flask_floor = results[FLOOR], results[FLASK_FLOOR]
+                    print(f"Floors (tools that do no work): p99 {floor['p99']:.0f} ms under plain WSGI; "
+                          f"CPU per launch {floor['cpu']:.2f} ms plain, {flask_floor['cpu']:.2f} ms through Flask with "
+                          f"a session cookie")
+                    print(f"Above the Flask floor: Courseport {ours['cpu'] - flask_floor['cpu']:.2f} CPU ms, bare "
+                          f"{bare['cpu'] - flask_floor['cpu']:.2f} CPU ms; the target leaves Courseport "
+                          f"{bare['cpu'] / 1.2 - flask_floor['cpu']:.2f} ms")
         finally:
             for tool in tools:
                 stop(tool)
