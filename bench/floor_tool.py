@@ -9,7 +9,7 @@ landing page: no pylti1p3, no signature check, no database. Never tools to deplo
 
 bench/launch.py reports both next to the two real tools.
 
-Configured by environment (bench/launch.py starts it under gunicorn): FLOOR_AUTH_URL.
+Configured by environment (bench/launch.py starts them under gunicorn): FLOOR_AUTH_URL, FLOOR_SECRET_KEY.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
 
 def create_flask_app() -> Flask:
     flask_app = Flask(__name__)
-    flask_app.config.update(SECRET_KEY=os.environ.get("FLOOR_SECRET_KEY", "floor"), SESSION_COOKIE_SAMESITE="Lax")
+    flask_app.config.update(SECRET_KEY=os.environ["FLOOR_SECRET_KEY"], SESSION_COOKIE_SAMESITE="Lax")
 
     @flask_app.get("/login")
     def login():

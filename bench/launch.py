@@ -117,7 +117,7 @@ def _gunicorn(args: list[str], env: dict[str, str], port: int, cwd: Path) -> sub
 
 PROBE = str(ROOT / "bench" / "gunicorn_probe.py")
 COURSEPORT, BARE, FLOOR, FLASK_FLOOR = "Courseport", "bare pylti1p3", "floor WSGI", "floor Flask"
-FLOORS = {FLOOR: "floor_tool", FLASK_FLOOR: "floor_tool:flask_app"}
+FLOORS = {FLOOR: "floor_tool:app", FLASK_FLOOR: "floor_tool:flask_app"}
 
 
 def _probe(folder: Path, name: str, profile: str | None) -> tuple[list[str], dict[str, str], Path]:
@@ -154,15 +154,13 @@ def start_courseport(folder: Path, platform: LaunchPlatform, workers: int, probe
     return tool
 
 
-def _start_plain(name: str, module: str, env: dict[str, str], folder: Path, workers: int, probe: bool,
+def _start_plain(name: str, app: str, env: dict[str, str], folder: Path, workers: int, probe: bool,
                  landing_text: str) -> Tool:
     """A tool from bench/ (no database) under gunicorn, with the same login and launch paths."""
     port = free_port()
     probe_args, probe_env, probe_dir = _probe(folder, name.replace(" ", "-"), None) if probe else ([], {}, None)
     tool = Tool(name, f"http://127.0.0.1:{port}", "/login", "/launch", landing_text, probe_dir=probe_dir)
-    tool.process = _gunicorn(["-w", str(workers), *probe_args, module if ":" in module else f"{module}:app"],
-                             {**env, **probe_env}, port,
-                             ROOT / "bench")
+    tool.process = _gunicorn(["-w", str(workers), *probe_args, app], {**env, **probe_env}, port, ROOT / "bench")
     return tool
 
 
@@ -170,7 +168,7 @@ def start_bare(folder: Path, platform: LaunchPlatform, workers: int, probe: bool
     env = {"BARE_ISSUER": platform.issuer, "BARE_CLIENT_ID": platform.client_id, "BARE_AUTH_URL": platform.auth_url,
            "BARE_JWKS_URL": platform.jwks_url, "BARE_DEPLOYMENT_ID": platform.server.deployment_id or "",
            "BARE_SECRET_KEY": secrets.token_hex(16)}
-    return _start_plain(BARE, "bare_tool", env, folder, workers, probe, "Welcome, ")
+    return _start_plain(BARE, "bare_tool:app", env, folder, workers, probe, "Welcome, ")
 
 
 def start_floor(name: str, folder: Path, platform: LaunchPlatform, workers: int, probe: bool) -> Tool:
