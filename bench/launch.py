@@ -306,8 +306,8 @@ def main() -> None:
                 results[tool.name] = report(tool.name, run)
                 if run.failures:
                     print(f"  first failure: {run.failures[0]}")
+                stop(tool)  # the next tool runs alone (and the probe writes its files as workers exit)
                 if options.per_request:
-                    stop(tool)
                     report_requests(tool, run)
             if COURSEPORT in results and BARE in results:
                 ours, bare = results[COURSEPORT], results[BARE]
