@@ -1,22 +1,26 @@
 """Benchmark (not a timed test): complete LTI 1.3 launches against Courseport and, in the same run, against a
 bare pylti1p3 Flask tool (bench/bare_tool.py), both under gunicorn, driven by the same client and platform.
 
-    .venv/bin/python bench/launch.py [--seconds 20] [--clients 8] [--workers 4] [--returning] [--profile DIR]
+    .venv/bin/python bench/launch.py [--seconds 20] [--rounds 4] [--clients 8] [--workers 4] [--returning]
+                                     [--per-request] [--only floor|bare|courseport] [--profile DIR]
 
 A launch is what a browser does: GET the tool's login URL, follow it to the platform's authentication endpoint
 (the e2e tests' lti1p3platform platform, which signs the id_token), POST the auto-submitted form to the tool,
 follow its redirect to the landing page. Each launch is by a new platform user (Courseport creates the account,
 enrols it and records the launch); `--returning` reuses a pool of users that have launched before.
 
-The run starts with two floors (bench/floor_tool.py), tools that do no work: one plain WSGI (what gunicorn, the
+Two floors run with them (bench/floor_tool.py), tools that do no work: one plain WSGI (what gunicorn, the
 client and the platform cost on this machine) and one through Flask with a session cookie (the least a Flask tool
 can spend). The summary gives the floors' figures and each real tool's CPU above the Flask floor.
 
+The tools take turns: each runs its `--seconds` in `--rounds` slices, one tool after another, so a drift in the
+machine's speed during the run (a shared virtual machine's neighbours) weighs on all of them alike.
+
 Printed per tool: launches/s, p50/p99 of a complete launch (client wall time, platform step included), and the
 server's CPU milliseconds per launch — utime+stime of the gunicorn master and workers from /proc, measured over
-the timed window only. On a small machine the client and platform share the CPU with the server, so CPU per
+the timed slices only. On a small machine the client and platform share the CPU with the server, so CPU per
 launch is the main figure. `--per-request` also prints each tool's mean CPU milliseconds per request route in
-the timed window (bench/gunicorn_probe.py); `--profile DIR` runs Courseport's workers under cProfile (one .prof
+the timed slices (bench/gunicorn_probe.py); `--profile DIR` runs Courseport's workers under cProfile (one .prof
 per worker).
 """
 from __future__ import annotations
@@ -73,7 +77,7 @@ class Run:
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
-    window: tuple[float, float] = (0.0, 0.0)
+    windows: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def launches(self) -> int:
@@ -184,12 +188,12 @@ def stop(tool: Tool) -> None:
 
 
 def report_requests(tool: Tool, run: Run) -> None:
-    """Mean CPU ms per request route in the timed window, from the probe's files (written as workers exit)."""
+    """Mean CPU ms per request route in the timed slices, from the probe's files (written as workers exit)."""
     assert tool.probe_dir is not None
     totals: dict[str, list[float]] = {}
     for path in tool.probe_dir.glob("requests-*.json"):
         for ended, route, cpu in json.loads(path.read_text()):
-            if run.window[0] <= ended <= run.window[1]:
+            if any(start <= ended <= end for start, end in run.windows):
                 totals.setdefault(route, []).append(cpu)
     for route, values in sorted(totals.items(), key=lambda item: -sum(item[1])):
         print(f"  {route:<40} {len(values):>7} requests {sum(values) * 1000 / len(values):>8.2f} CPU ms each")
@@ -215,10 +219,15 @@ def launch_once(session: requests.Session, tool: Tool, platform: LaunchPlatform,
         raise RuntimeError(f"landing answered {landing.status_code}")
 
 
-def drive(tool: Tool, platform: LaunchPlatform, *, clients: int, seconds: float, subs, warmup: int) -> Run:
-    for index in range(warmup):
+def warm_up(tool: Tool, platform: LaunchPlatform, subs, count: int) -> None:
+    platform.tool_url = tool.base_url
+    for index in range(count):
         launch_once(requests.Session(), tool, platform, subs(-1, index))
-    run = Run()
+
+
+def drive(tool: Tool, platform: LaunchPlatform, run: Run, *, clients: int, seconds: float, subs) -> None:
+    """One timed slice: `clients` threads launching against `tool` for `seconds`, added to `run`."""
+    platform.tool_url = tool.base_url
     lock = threading.Lock()
     stop = time.time() + seconds
     assert tool.process is not None
@@ -244,10 +253,9 @@ def drive(tool: Tool, platform: LaunchPlatform, *, clients: int, seconds: float,
         thread.start()
     for thread in threads:
         thread.join()
-    run.seconds = time.perf_counter() - wall_before
-    run.window = (started, time.time())
-    run.cpu_seconds = _server_cpu(tool.process.pid) - cpu_before
-    return run
+    run.seconds += time.perf_counter() - wall_before
+    run.windows.append((started, time.time()))
+    run.cpu_seconds += _server_cpu(tool.process.pid) - cpu_before
 
 
 def report(name: str, run: Run) -> dict[str, float]:
@@ -261,6 +269,7 @@ def report(name: str, run: Run) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rounds", type=int, default=4, help="slices per tool, the tools taking turns")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=40)
@@ -295,18 +304,25 @@ def main() -> None:
                     return f"user-{client}-{count}-{secrets.token_hex(4)}"
                 warmup = options.warmup
             print(f"{options.clients} clients, {options.workers} gunicorn workers each, {options.seconds:.0f} s per "
-                  f"tool, {'returning' if options.returning else 'new'} users, {os.cpu_count()} CPUs\n")
+                  f"tool in {options.rounds} turns, {'returning' if options.returning else 'new'} users, "
+                  f"{os.cpu_count()} CPUs\n")
+            runs = {tool.name: Run() for tool in tools}
+            for tool in tools:
+                warm_up(tool, platform, subs, warmup)
+            for _ in range(options.rounds):
+                for tool in tools:
+                    drive(tool, platform, runs[tool.name], clients=options.clients,
+                          seconds=options.seconds / options.rounds, subs=subs)
+            for tool in tools:
+                stop(tool)  # the probe writes its files as the workers exit
             print(f"{'tool':<16} {'launches':>8} {'launches/s':>11} {'p50 ms':>9} {'p99 ms':>9} "
                   f"{'CPU ms/launch':>13} {'failures':>9}")
             results = {}
             for tool in tools:
-                platform.tool_url = tool.base_url
-                run = drive(tool, platform, clients=options.clients, seconds=options.seconds, subs=subs,
-                            warmup=warmup)
+                run = runs[tool.name]
                 results[tool.name] = report(tool.name, run)
                 if run.failures:
                     print(f"  first failure: {run.failures[0]}")
-                stop(tool)  # the next tool runs alone (and the probe writes its files as workers exit)
                 if options.per_request:
                     report_requests(tool, run)
             if COURSEPORT in results and BARE in results:
