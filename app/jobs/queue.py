@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import exists, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import SyncJob
-from app.models.base import utcnow
+from app.models.base import conflict_insert, utcnow
 from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING
 
 GRADE_PUSH = "grade_push"
@@ -95,8 +94,7 @@ def _row(spec: JobSpec, when: datetime) -> dict[str, Any]:
 
 def insert_ignoring(table: Any, index_elements: list[Any], index_where: Any = None) -> Any:
     """INSERT … ON CONFLICT DO NOTHING on the given unique index: the database settles races, not a prior SELECT."""
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+    return conflict_insert(table).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
 
 
 def _insert_new(rows: list[dict[str, Any]]) -> None:

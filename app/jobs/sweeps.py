@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import ScheduledRun
-from app.models.base import utcnow
+from app.models.base import conflict_insert, utcnow
 from app.services import legacy_outcomes, maintenance, sync
 from app.services.settings import lti_setting
 
@@ -45,9 +44,8 @@ def _body(name: str, resource_id: int | None) -> Callable[[], dict[str, Any]]:
 
 def ensure_rows() -> None:
     """One row per sweep, due at once when new."""
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
-    db.session.execute(module.insert(ScheduledRun).on_conflict_do_nothing(index_elements=["name"]),
+    db.session.execute(conflict_insert(ScheduledRun).on_conflict_do_nothing(index_elements=["name"]),
                        [{"name": name, "created_at": now, "updated_at": now} for name in SWEEPS])
 
 

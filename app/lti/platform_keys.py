@@ -16,13 +16,12 @@ from typing import Any
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.lti import outbound
 from app.lti.errors import launch_error
 from app.models import PlatformKeyset
-from app.models.base import utcnow
+from app.models.base import conflict_insert, utcnow
 from app.models.driver_sql import DriverStatement
 
 MIN_TTL = 60
@@ -77,7 +76,7 @@ def _fetch(registration: Any) -> dict[str, Any]:
     now = utcnow()
     expires_at = now + timedelta(seconds=cache_lifetime(response.headers, now))
     with db.engine.begin() as connection:
-        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(_table).values(
+        insert = conflict_insert(_table).values(
             registration_id=registration.id, jwks=jwks, fetched_at=now, expires_at=expires_at, created_at=now,
             updated_at=now)
         connection.execute(insert.on_conflict_do_update(index_elements=["registration_id"], set_={

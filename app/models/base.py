@@ -1,16 +1,26 @@
-"""Shared column types and mixins for every model."""
+"""Shared column types and mixins for every model, and the INSERT … ON CONFLICT of the database in use."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import DateTime, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from app.extensions import db
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def conflict_insert(table: Any) -> Any:
+    """An INSERT that takes ON CONFLICT clauses, for the database in use (SQLite, or PostgreSQL): the database
+    settles races on a unique index instead of a prior SELECT."""
+    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 class UTCDateTime(TypeDecorator):

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.lti import connection_check, service_token
@@ -21,7 +20,7 @@ from app.models import (
     Deployment, Enrolment, LaunchLog, LtiContext, LtiUser, LtiUserResourceLink, PlatformKeyset,
     PlatformRegistration, RegistrationToken, ResourceLink, SyncJob, published_resource_registration,
 )
-from app.models.base import utcnow
+from app.models.base import conflict_insert, utcnow
 from app.models.jobs import JOB_PENDING
 from app.models.platforms import (
     DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYMENT_PENDING, STATUS_ACTIVE, STATUS_PENDING,
@@ -302,12 +301,6 @@ def ignore_deployment(deployment: Deployment) -> Deployment:
     return deployment
 
 
-def _insert(table: Any):
-    """INSERT … ON CONFLICT for the database in use (SQLite in development, PostgreSQL possible)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def note_unknown_deployment(registration: PlatformRegistration, deployment_id: str,
                             context_title: str | None) -> Deployment:
     """Record a launch from a deployment ID that has not been added (policy "Hold for approval", SPEC 5.2 #14).
@@ -318,7 +311,7 @@ def note_unknown_deployment(registration: PlatformRegistration, deployment_id: s
     """
     now = utcnow()
     table = Deployment.__table__
-    statement = _insert(table).values(
+    statement = conflict_insert(table).values(
         registration_id=registration.id, deployment_id=deployment_id, name=deployment_id[:255],
         status=DEPLOYMENT_PENDING, first_seen_at=now, last_seen_at=now, attempts=1,
         context_title_seen=context_title, created_at=now, updated_at=now)
