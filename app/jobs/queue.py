@@ -92,15 +92,11 @@ def _row(spec: JobSpec, when: datetime) -> dict[str, Any]:
             "created_at": now, "updated_at": now}
 
 
-def insert_ignoring(table: Any, index_elements: list[Any], index_where: Any = None) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING on the given unique index: the database settles races, not a prior SELECT."""
-    return conflict_insert(table).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
-
-
 def _insert_new(rows: list[dict[str, Any]]) -> None:
-    """Leaves an already pending key alone (the partial unique index decides)."""
+    """Leaves an already pending key alone: the partial unique index settles races, not a prior SELECT."""
     # The index's own predicate, inlined: a bound parameter would rule out executemany.
-    db.session.execute(insert_ignoring(SyncJob, [SyncJob.dedupe_key], text(f"status = '{JOB_PENDING}'")), rows)
+    db.session.execute(conflict_insert(SyncJob).on_conflict_do_nothing(
+        index_elements=[SyncJob.dedupe_key], index_where=text(f"status = '{JOB_PENDING}'")), rows)
 
 
 def enqueue_many(specs: Iterable[JobSpec], *, run_after: datetime | None = None, advance: bool = False) -> int:

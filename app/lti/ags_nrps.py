@@ -228,7 +228,6 @@ class ServiceCall:
         return {"headers": response.headers, "body": body, "next_page_url": next_page_url(response.headers)}
 
 
-
 def _pages(fetch: Callable[[str], TServiceConnectorResponse], url: str | None,
            max_pages: int) -> Iterator[TServiceConnectorResponse]:
     """Follow `Link: rel="next"`, stopping after `max_pages` pages or when a next URL comes round again

@@ -100,7 +100,7 @@ _NEW_USER = DriverStatement(
     'INSERT INTO "user" (username, password_hash, email, first_name, last_name, is_site_admin, auth_method, '
     "suspended, email_visibility, city, country, timezone, lang, institution, created_at, updated_at) "
     "VALUES (:username, NULL, :email, :first_name, :last_name, :no, :lti, :no, :email_visibility, :city, "
-    f":country, :timezone, :lang, :institution, :now, :now) ON CONFLICT (username) DO NOTHING RETURNING "
+    ":country, :timezone, :lang, :institution, :now, :now) ON CONFLICT (username) DO NOTHING RETURNING "
     f"{columns_of(User)}", times=("now",))
 _BIND = DriverStatement(
     "INSERT INTO lti_identity (user_id, issuer, subject, registration_id, created_at, updated_at) "
