@@ -26,7 +26,7 @@ from app.models import (
     PublishedResource, ResourceLink, RoleAssignment, User,
 )
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement, insert_many
+from app.models.driver_sql import IN_CHUNK, DriverStatement, insert_many
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
 from app.models.tools import (
     MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO, TARGET_ACTIVITY,
@@ -51,14 +51,13 @@ MSG_SUMMARY = "Processed {n} users; enrolled {enrolled} members; unenrolled {une
 ABSENT = {"inactive", "deleted"}
 MESSAGES_KEPT = 50
 EMAIL_LIMIT = 254
-CHUNK = 500
 
 log = logging.getLogger("courseport.sync")
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start:start + IN_CHUNK]
 
 
 def _insert(table: Any, rows: list[dict[str, Any]], now: datetime, **shared: Any) -> None:
