@@ -8,9 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from app.services.countries import COUNTRIES
+from app.services.accounts.countries import COUNTRIES
 from app.services.errors import ServiceError, ValidationErrors
-from app.services.profile import EMAIL_VISIBILITY, LANGUAGES, PROFILE_FIELDS, server_timezone, timezones
+from app.services.accounts.profile import EMAIL_VISIBILITY, LANGUAGES, PROFILE_FIELDS, server_timezone, timezones
 
 
 def choices(labels: dict[Any, str]) -> list[SelectChoice]:

@@ -25,7 +25,7 @@ from app.lti.ags_nrps import AGS_SCOPES_USED
 from app.models import (
     Activity, Course, Grade, LtiUser, LtiUserResourceLink, PublishedResource, ResourceLink, SyncJob, User,
 )
-from app.services import sync
+from app.services.sync import grades as sync
 from tests.helpers import free_port
 
 

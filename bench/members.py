@@ -17,7 +17,7 @@ from _sync_setup import bench_app, peak_rss_mb, platform_process, registration_f
 from app.extensions import db
 from app.jobs import worker
 from app.models import Course, Enrolment, PublishedResource, ResourceLink, SyncJob, User
-from app.services import sync
+from app.services.sync import grades as sync
 from tests.helpers import free_port
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from app.extensions import db
 from app.models import Course, Enrolment, RoleAssignment, User
-from app.services.accounts import create_user
+from app.services.accounts.users import create_user
 
 PASSWORD = "Password-123"
 _counter = itertools.count(1)
@@ -83,7 +83,7 @@ def make_resource(course: Course, activity=None, *, legacy: bool = False, **sett
 def make_activity(course: Course, activity_type: str = "page", name: str | None = None, **fields):
     """An activity at the end of the course, through the same service as the Add form; `fields` are
     ActivityFields (max_grade, content_html, attempts_allowed, visible…)."""
-    from app.services.courses import ActivityFields, create_activity
+    from app.services.courses.content import ActivityFields, create_activity
 
     activity = create_activity(course, activity_type,
                                ActivityFields(name=name or f"{activity_type.capitalize()} {next(_counter)}", **fields))
@@ -93,7 +93,7 @@ def make_activity(course: Course, activity_type: str = "page", name: str | None 
 
 def make_quiz(course: Course, name: str = "Quiz", questions: int = 2, **fields):
     """A quiz whose question n has choices "right n" (correct) and "wrong n"."""
-    from app.services.quiz import ChoiceInput, save_question
+    from app.services.courses.quiz import ChoiceInput, save_question
 
     quiz = make_activity(course, "quiz", name, **fields)
     for number in range(1, questions + 1):

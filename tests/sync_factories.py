@@ -16,7 +16,7 @@ from app.models import (
     Activity, Course, Deployment, LtiContext, LtiIdentity, LtiUser, LtiUserResourceLink, PlatformRegistration, PublishedResource,
     ResourceLink, User,
 )
-from app.services.gradebook import grade_by_teacher
+from app.services.courses.gradebook import grade_by_teacher
 from tests.e2e.ags_platform import LINEITEM, LINEITEM_READONLY, SCORE, AgsPlatform
 from tests.factories import enrol, make_activity, make_course, make_resource, make_user
 

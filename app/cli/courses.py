@@ -10,8 +10,10 @@ from app.cli.output import emit, json_option
 from app.extensions import db
 from app.models import Activity, Course
 from app.models.courses import ACTIVITY_TYPES, ROLE_LABELS, ROLES
-from app.services import courses, enrolments, gradebook
-from app.services.accounts import get_user_by_username
+from app.services.courses import content as courses
+from app.services.courses import enrolments
+from app.services.courses import gradebook
+from app.services.accounts.users import get_user_by_username
 from app.services.errors import ValidationErrors
 
 courses_cli = AppGroup("courses", help="Courses: create, list, add activities, enrol, unenrol, grade.")

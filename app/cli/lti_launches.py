@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.output import emit, json_option, table
-from app.services import launch_log
+from app.services.launch import log as launch_log
 from app.templating import format_datetime
 
 HEADERS = ["Time", "Kind", "Outcome", "Registration / consumer key", "Deployment ID", "User", "Resource", "Cause"]

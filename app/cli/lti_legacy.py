@@ -6,7 +6,7 @@ from typing import Any
 import click
 
 from app.cli.output import emit, json_option
-from app.services import legacy
+from app.services.legacy import consumers as legacy
 
 
 @click.group("consumers")

@@ -8,10 +8,10 @@ import click
 from app.cli.output import emit, fail, json_option
 from app.extensions import db
 from app.models import PublishedResource
-from app.services import publishing
-from app.services.courses import activity_by_name, course_by_short_name
+from app.services.publishing import resources as publishing
+from app.services.courses.content import activity_by_name, course_by_short_name
 from app.services.errors import NotFound
-from app.services.publishing import LTI_VERSIONS, PROVISIONING_KEYWORDS, PROVISIONING_MODES
+from app.services.publishing.resources import LTI_VERSIONS, PROVISIONING_KEYWORDS, PROVISIONING_MODES
 
 _PROVISIONING = click.Choice(sorted(PROVISIONING_KEYWORDS, key=PROVISIONING_KEYWORDS.get))
 

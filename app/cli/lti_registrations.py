@@ -15,7 +15,8 @@ from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models import Deployment, PlatformRegistration
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYMENT_PENDING
-from app.services import platforms, tool_keys
+from app.services.platforms import registrations as platforms
+from app.services.platforms import keys as tool_keys
 
 STATUS_LABELS = {"active": "Active", "pending": "Pending"}
 DEPLOYMENT_LABELS = {DEPLOYMENT_ACTIVE: "Active", DEPLOYMENT_PENDING: "Pending approval",

@@ -7,7 +7,7 @@ import click
 
 from app.cli.output import emit, json_option
 from app.extensions import db
-from app.services import settings as site_settings
+from app.services.platforms import settings as site_settings
 
 
 def _text(values: dict[str, Any]) -> str:

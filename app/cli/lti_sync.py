@@ -15,7 +15,7 @@ from app.extensions import db
 from app.jobs import sweeps, worker as job_worker
 from app.jobs.queue import GRADE_PUSH, MEMBER_SYNC, OUTCOME_PUSH
 from app.models import PublishedResource
-from app.services import sync_jobs
+from app.services.sync import jobs as sync_jobs
 from app.services.errors import NotFound
 
 SYNC_KINDS = {"grades": (sweeps.GRADE_SWEEP, (GRADE_PUSH, OUTCOME_PUSH), "Grade synchronisation"),

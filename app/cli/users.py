@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from app.cli.output import emit, json_option
 from app.extensions import db
 from app.models import User
-from app.services import accounts
+from app.services.accounts import users as accounts
 
 users_cli = AppGroup("users", help="Accounts: create, list, promote, suspend, reset passwords.")
 

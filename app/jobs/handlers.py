@@ -13,7 +13,10 @@ from typing import Any, Callable, Iterator, Protocol
 from app.extensions import db
 from app.jobs.queue import GRADE_PUSH, MEMBER_SYNC, OUTCOME_PUSH, JobOutcome
 from app.models import PublishedResource
-from app.services import legacy_members, legacy_outcomes, member_sync, sync
+from app.services.legacy import members as legacy_members
+from app.services.legacy import outcomes as legacy_outcomes
+from app.services.sync import members as member_sync
+from app.services.sync import grades as sync
 
 
 class Lease(Protocol):

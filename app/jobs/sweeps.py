@@ -14,8 +14,10 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import ScheduledRun
 from app.models.base import conflict_insert, utcnow
-from app.services import legacy_outcomes, maintenance, sync
-from app.services.settings import lti_setting
+from app.services.legacy import outcomes as legacy_outcomes
+from app.services.platforms import maintenance
+from app.services.sync import grades as sync
+from app.services.platforms.settings import lti_setting
 
 GRADE_SWEEP = "grade_sweep"
 MEMBER_SWEEP = "member_sweep"

@@ -17,7 +17,8 @@ from jwt.utils import base64url_decode
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch
 from pylti1p3.exception import LtiException
 
-from app.lti import lti1p1_migration, outbound, platform_keys
+from app.lti import outbound, platform_keys
+from app.lti.legacy import migration_claim as lti1p1_migration
 from app.lti.adapters import LaunchRequest, StateSessionService, state_key
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import (

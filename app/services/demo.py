@@ -8,8 +8,13 @@ from typing import Any
 from app.extensions import db
 from app.models import Activity, Course, User
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
-from app.services import assignments, courses, enrolments, gradebook, publishing, quiz
-from app.services.accounts import create_user
+from app.services.courses import assignments
+from app.services.courses import content as courses
+from app.services.courses import enrolments
+from app.services.courses import gradebook
+from app.services.publishing import resources as publishing
+from app.services.courses import quiz
+from app.services.accounts.users import create_user
 
 ADMIN = ("admin", "Ada", "Admin")
 TEACHERS = [("teacher1", "Terry", "Teacher"), ("teacher2", "Tina", "Tutor")]

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from app.extensions import db
 from app.models import AUTH_LTI, LtiIdentity, User
-from app.services import settings
+from app.services.platforms import settings
 from tests.factories import make_user
 from tests.browser.steps import log_in
 

@@ -139,7 +139,7 @@ def test_teacher_publishes_copies_and_toggles(page, live_server, screenshot, cou
 def test_non_editing_teacher_and_admin_views(page, live_server, screenshot, course_id):
     with live_server.app.app_context():
         from app.models import Course
-        from app.services.courses import delete_activity
+        from app.services.courses.content import delete_activity
 
         course = db.session.get(Course, course_id)
         viewer = make_user("assistant", first_name="Nia", last_name="Noneditor")

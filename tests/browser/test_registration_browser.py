@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import PlatformRegistration
-from app.services import platforms
+from app.services.platforms import registrations as platforms
 from tests.e2e.platform_server import PlatformServer
 from tests.factories import make_registration, make_user
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.extensions import db
 from app.models import LtiIdentity, PlatformRegistration
-from app.services.courses import delete_activity
+from app.services.courses.content import delete_activity
 from tests.factories import enrol, make_activity, make_course, make_registration, make_resource, make_user
 
 

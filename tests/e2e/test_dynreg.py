@@ -18,7 +18,7 @@ from app.lti import registration as lti_registration
 from app.lti import service_token
 from app.models import Deployment, LaunchLog, PlatformRegistration, RegistrationToken
 from app.models.base import utcnow
-from app.services import platforms
+from app.services.platforms import registrations as platforms
 from tests.e2e.platform_server import PlatformServer
 from tests.factories import make_registration
 from tests.helpers import free_port

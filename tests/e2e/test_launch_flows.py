@@ -15,7 +15,7 @@ from app.models import (
     Enrolment, LaunchLog, LtiContext, LtiIdentity, LtiUser, LtiUserResourceLink, ResourceLink, RoleAssignment, User,
 )
 from app.models.tools import PROVISION_PROMPT_EXISTING, PROVISION_PROMPT_NEW_EXISTING
-from app.services.settings import save_lti_settings
+from app.services.platforms.settings import save_lti_settings
 from tests import factories
 from tests.e2e.launch_world import World, world  # noqa: F401  (fixture)
 from tests.e2e.lti_launcher import INSTRUCTOR, LinkSpec

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Deployment, LaunchLog, PlatformRegistration, User
 from app.models.base import utcnow
-from app.services.settings import save_lti_settings
+from app.services.platforms.settings import save_lti_settings
 from tests.e2e.launch_world import World, changed_tables, row_counts, world  # noqa: F401  (fixture)
 from tests.e2e.lti_launcher import INSTRUCTOR, REMOVE, new_key_pair
 

@@ -22,7 +22,7 @@ from app.models import (
     Activity, Enrolment, LaunchLog, Lti11Consumer, LtiIdentity, LtiUser, RoleAssignment, SyncJob, User,
 )
 from app.models.base import utcnow
-from app.services.gradebook import record_grade
+from app.services.courses.gradebook import record_grade
 from tests import factories
 from tests.e2e.legacy_consumer import ConsumerServer, launch_params, sign_launch
 from tests.helpers import CSRF_RE
@@ -157,7 +157,7 @@ def test_grades_reach_the_consumer_signed_with_a_body_hash_and_failures_retry(li
     assert len(outcome_requests) == 2 and all(item.verified for item in outcome_requests)
     assert all(item.consumer_key == KEY for item in outcome_requests)
     with live_server.app.app_context():  # unchanged grade: the sweep queues nothing new
-        from app.services.legacy_outcomes import queue_outcome_pushes
+        from app.services.legacy.outcomes import queue_outcome_pushes
         assert queue_outcome_pushes() == 0
 
 

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.jobs import queue, worker
 from app.models import GradeSyncLog, SyncJob
 from app.models.base import utcnow
-from app.services import sync
+from app.services.sync import grades as sync
 from tests.sync_factories import grade_scene, platform  # noqa: F401 (fixture)
 
 

@@ -9,8 +9,8 @@ from app.extensions import db
 from app.jobs import worker
 from app.jobs.queue import GRADE_PUSH
 from app.models import ActivityCompletion, Grade, GradeSyncLog, LtiUserResourceLink, ResourceLink, SyncJob
-from app.services import sync
-from app.services.completion import mark_complete
+from app.services.sync import grades as sync
+from app.services.courses.completion import mark_complete
 from tests.e2e.ags_platform import LINEITEM_READONLY, SCORE
 from tests.factories import make_activity
 from tests.sync_factories import grade_scene, link_user, make_link, platform  # noqa: F401 (fixture)

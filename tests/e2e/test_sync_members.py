@@ -13,8 +13,8 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.tools import MEMBER_SYNC_ENROL, MEMBER_SYNC_UNENROL
-from app.services import sync
-from app.services.settings import save_lti_settings
+from app.services.sync import grades as sync
+from app.services.platforms.settings import save_lti_settings
 from tests.e2e.ags_platform import MEMBERSHIPS, AgsPlatform, member
 from tests.factories import enrol, make_activity, make_course, make_resource, make_user
 from tests.sync_factories import link_user, make_link, make_platform_registration, platform  # noqa: F401

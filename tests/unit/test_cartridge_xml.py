@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
-from app.lti.cartridge import CartridgeValues, cartridge_xml, plain_text
+from app.lti.legacy.cartridge import CartridgeValues, cartridge_xml, plain_text
 
 NS = {"cc": "http://www.imsglobal.org/xsd/imslticc_v1p0", "blti": "http://www.imsglobal.org/xsd/imsbasiclti_v1p0",
       "lticm": "http://www.imsglobal.org/xsd/imslticm_v1p0", "lticp": "http://www.imsglobal.org/xsd/imslticp_v1p0"}

@@ -121,7 +121,8 @@ def test_the_per_page_role_cache_forgets_roles_changed_by_write_statements(app):
     from sqlalchemy import update
 
     from app.models import RoleAssignment
-    from app.services import lti_enrolment, permissions
+    from app.services.launch import enrolment as lti_enrolment
+    from app.services.courses import permissions
 
     course, user = factories.make_course("R1"), factories.make_user("rita")
     factories.enrol(user, course, "student")

@@ -14,7 +14,7 @@ from app.lti import keys
 from app.lti.ags_nrps import PlatformError, retry_after_seconds
 from app.models import LaunchLog, LtiStorageEntry, ScheduledRun, SyncJob, ToolKey
 from app.models.base import utcnow
-from app.services.sync import score_timestamp
+from app.services.sync.grades import score_timestamp
 
 
 def _job(key: str = "k", **values) -> SyncJob:

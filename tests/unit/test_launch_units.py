@@ -16,7 +16,8 @@ from app.lti.platform_keys import cache_lifetime, compatible
 from app.lti.storage import DbLaunchDataStorage
 from app.models import Enrolment, RoleAssignment
 from app.models.base import utcnow
-from app.services import lti_enrolment, provisioning
+from app.services.launch import enrolment as lti_enrolment
+from app.services.launch import provisioning
 from tests import factories
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)

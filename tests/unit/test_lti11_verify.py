@@ -8,8 +8,8 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
-from app.lti import lti11
-from app.lti.lti11 import LegacyLaunchError
+from app.lti.legacy import launch as lti11
+from app.lti.legacy.launch import LegacyLaunchError
 from app.models import Lti11Consumer, Lti11Nonce
 from tests import factories
 from tests.e2e.legacy_consumer import launch_params, sign_launch

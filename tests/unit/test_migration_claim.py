@@ -8,7 +8,7 @@ import hmac
 import pytest
 
 from app.extensions import db
-from app.lti import lti1p1_migration as migration
+from app.lti.legacy import migration_claim as migration
 from app.models import Lti11Consumer
 from tests import factories
 

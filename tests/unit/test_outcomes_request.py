@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.lti import outcomes
+from app.lti.legacy import outcomes
 from tests.e2e.legacy_consumer import outcome_record
 
 

@@ -6,7 +6,7 @@ import time
 
 from app.extensions import db as _db
 from app.models import Deployment
-from app.services import platforms
+from app.services.platforms import registrations as platforms
 from tests.factories import make_registration
 
 

@@ -1,7 +1,7 @@
 """The rich-text allowlist (SPEC 2.4): what teachers may write survives, anything executable never does."""
 import pytest
 
-from app.services.richtext import sanitise
+from app.services.courses.richtext import sanitise
 
 
 @pytest.mark.parametrize("html", [

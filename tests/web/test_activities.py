@@ -203,7 +203,7 @@ def test_deleting_an_activity_disables_its_resources_and_removes_its_work(client
     quiz_id = quiz.id
     resource = make_resource(world.course, quiz)
     course_resource = make_resource(world.course)
-    from app.services.quiz import start_attempt, submit_attempt
+    from app.services.courses.quiz import start_attempt, submit_attempt
 
     submit_attempt(quiz, start_attempt(quiz, world.student), world.student, {})
     db.session.commit()
@@ -273,7 +273,7 @@ def test_question_form_rejects_bad_input(client, db, world, data, field, message
 
 def test_more_than_ten_choices_are_refused_by_the_service(db, world):
     from app.services.errors import ValidationErrors
-    from app.services.quiz import ChoiceInput, save_question
+    from app.services.courses.quiz import ChoiceInput, save_question
 
     quiz = make_activity(world.course, "quiz", "Quiz 1")
     with pytest.raises(ValidationErrors) as error:
@@ -467,7 +467,7 @@ def test_student_submits_and_edits_online_text_until_graded(client, db, world):
     assert db.session.execute(db.select(AssignmentSubmission.text_html)).scalar_one() == "<p>Final</p>"
     assert not _completed(db, essay, world.student)  # submitting is not grading
 
-    from app.services.gradebook import grade_by_teacher
+    from app.services.courses.gradebook import grade_by_teacher
 
     grade_by_teacher(db.session.get(Activity, essay.id), world.student, "70", feedback="Good", grader=world.teacher)
     db.session.commit()

@@ -291,7 +291,7 @@ def test_hidden_course_is_not_on_a_students_dashboard(client, db, world):
 
 
 def test_manual_enrolment_is_unique_per_course(db, world):
-    from app.services.enrolments import enrol_user
+    from app.services.courses.enrolments import enrol_user
 
     enrol_user(world.course, world.student, "teacher")
     db.session.commit()

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from app.extensions import db
 from app.lti.keys import current_key
 from app.models import LaunchLog, LtiIdentity, LtiStorageEntry, User
-from app.services.settings import lti_settings, save_lti_settings
+from app.services.platforms.settings import lti_settings, save_lti_settings
 from tests.e2e.deep_link_platform import (
     LEARNER, DeepLinkingRequest, LmsPlatform, LmsUser, ResourceLinkRequest, forms,
 )

@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 
 from app.models import Grade
-from app.services import completion, gradebook
+from app.services.courses import completion
+from app.services.courses import gradebook
 from app.services.errors import ServiceError, ValidationErrors
-from app.services.quiz import start_attempt, submit_attempt
+from app.services.courses.quiz import start_attempt, submit_attempt
 from tests.factories import enrol, make_activity, make_quiz, make_user
 from tests.helpers import login
 from tests.web.course_world import switch_user, world  # noqa: F401  (fixture)

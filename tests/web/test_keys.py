@@ -16,7 +16,7 @@ from app.lti import keys
 from app.lti.service_token import client_assertion
 from app.models import ToolKey
 from app.models.base import utcnow
-from app.services.settings import save_lti_settings
+from app.services.platforms.settings import save_lti_settings
 from tests.factories import make_registration
 from tests.helpers import login, post_form
 

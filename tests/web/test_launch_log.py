@@ -7,8 +7,8 @@ from app.extensions import db
 from app.lti.errors import launch_error
 from app.models import LaunchLog
 from app.models.base import utcnow
-from app.services import launch_log
-from app.services.launch_log import Attempt
+from app.services.launch import log as launch_log
+from app.services.launch.log import Attempt
 from tests import factories
 from tests.helpers import login
 

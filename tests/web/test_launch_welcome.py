@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import LtiIdentity, User
 from app.models.tools import PROVISION_PROMPT_EXISTING
-from app.services.settings import save_lti_settings
+from app.services.platforms.settings import save_lti_settings
 from tests import factories
 from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, LinkSpec
 from tests.e2e.platform_server import PlatformServer

@@ -8,8 +8,8 @@ import pytest
 from app.extensions import db
 from app.jobs.worker import run_due
 from app.models import Enrolment, Lti11Consumer, LtiIdentity, LtiUser, RoleAssignment, SyncJob, User
-from app.services import sync
-from app.services.legacy_launch import lti11_username
+from app.services.sync import grades as sync
+from app.services.legacy.launch import lti11_username
 from tests import factories
 from tests.e2e.legacy_consumer import lti11_members_xml
 

@@ -8,8 +8,8 @@ from html import unescape
 import pytest
 
 from app.models import SiteSetting
-from app.services import settings
-from app.services.profile import server_timezone, timezones
+from app.services.platforms import settings
+from app.services.accounts.profile import server_timezone, timezones
 from tests.factories import make_user
 from tests.helpers import csrf_token, login, post_form
 

@@ -11,8 +11,8 @@ from app.extensions import db
 from app.jobs.worker import run_due
 from app.models import Activity, ActivityCompletion, Enrolment, GradeSyncLog, LtiUser, RoleAssignment, SyncJob
 from app.models.base import utcnow
-from app.services import legacy_outcomes
-from app.services.gradebook import record_grade
+from app.services.legacy import outcomes as legacy_outcomes
+from app.services.courses.gradebook import record_grade
 from tests import factories
 from tests.helpers import login, post_form
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.extensions import db as _db
 from app.models import Activity, PublishedResource
-from app.services.settings import save_user_defaults
+from app.services.platforms.settings import save_user_defaults
 from tests.factories import make_course, make_registration, make_resource
 from tests.helpers import login, post_form
 from tests.web.publishing_helpers import course_with_staff, form_payload

@@ -14,8 +14,8 @@ from app.models import (
     published_resource_registration,
 )
 from app.models.base import utcnow
-from app.services import platforms
-from app.services.settings import save_lti_settings
+from app.services.platforms import registrations as platforms
+from app.services.platforms.settings import save_lti_settings
 from tests.factories import make_course, make_registration, make_resource, make_user
 from tests.helpers import login, post_form
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.models import Deployment, PlatformRegistration, RegistrationToken
-from app.services import platforms
+from app.services.platforms import registrations as platforms
 from tests.factories import make_registration
 
 BASE = "http://127.0.0.1:5000"

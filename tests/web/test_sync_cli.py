@@ -6,7 +6,7 @@ import json
 from app.extensions import db
 from app.jobs.queue import GRADE_PUSH
 from app.models import GradeSyncLog, ScheduledRun, SyncJob
-from app.services.gradebook import grade_by_teacher
+from app.services.courses.gradebook import grade_by_teacher
 from tests.e2e.ags_platform import member
 from tests.sync_factories import grade_scene, platform  # noqa: F401 (fixture)
 

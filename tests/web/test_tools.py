@@ -150,7 +150,7 @@ def test_toggle_without_csrf_is_refused(client, setup, db):
 
 def test_deleted_activity_is_shown_and_cannot_be_enabled(client, setup, db):
     resource = make_resource(setup.course, setup.quiz, name="Old quiz link")
-    from app.services.courses import delete_activity
+    from app.services.courses.content import delete_activity
 
     delete_activity(setup.quiz)
     db.session.commit()

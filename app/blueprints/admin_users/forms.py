@@ -1,4 +1,4 @@
-"""Forms for the admin user screens. They only collect input: app.services.accounts checks it, so the web
+"""Forms for the admin user screens. They only collect input: app.services.accounts.users checks it, so the web
 form and the CLI give the same messages. Select fields skip WTForms' own choice check for the same reason."""
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.models import AUTH_MANUAL, User
 from app.security import admin_required, safe_next_url
-from app.services import accounts
+from app.services.accounts import users as accounts
 from app.services.errors import NotFound, ServiceError
 
 bp = Blueprint("admin_users", __name__)

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required, logout_user
 from app.blueprints.auth.forms import LoginForm
 from app.extensions import db
 from app.security import safe_next_url, sign_in
-from app.services import accounts
+from app.services.accounts import users as accounts
 from app.services.errors import ServiceError
 
 bp = Blueprint("auth", __name__)

@@ -12,10 +12,12 @@ from app.blueprints.courses.forms import ACTIVITY_FORMS, ActivityForm, RICH_TEXT
 from app.blueprints.courses.navigation import activity_context, activity_crumbs, course_crumbs
 from app.blueprints.courses.quiz_views import render_quiz
 from app.extensions import db
-from app.services import completion, courses, permissions
-from app.services.courses import TYPE_LABELS
+from app.services.courses import completion
+from app.services.courses import content as courses
+from app.services.courses import permissions
+from app.services.courses.content import TYPE_LABELS
 from app.services.errors import ServiceError
-from app.services.gradebook import format_points
+from app.services.courses.gradebook import format_points
 
 HELPS = {
     "description_html": RICH_TEXT_HELP,

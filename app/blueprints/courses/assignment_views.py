@@ -11,7 +11,10 @@ from app.blueprints.courses.forms import RICH_TEXT_HELP, GradeForm, SubmissionFo
 from app.blueprints.courses.navigation import activity_context, activity_crumbs
 from app.extensions import db
 from app.models import Activity, User
-from app.services import assignments, enrolments, gradebook, permissions
+from app.services.courses import assignments
+from app.services.courses import enrolments
+from app.services.courses import gradebook
+from app.services.courses import permissions
 from app.services.errors import ServiceError
 
 

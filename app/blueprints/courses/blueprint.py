@@ -2,7 +2,7 @@
 from flask import Blueprint
 from markupsafe import Markup
 
-from app.services.richtext import sanitise
+from app.services.courses.richtext import sanitise
 
 bp = Blueprint("courses", __name__)
 

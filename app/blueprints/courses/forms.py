@@ -10,7 +10,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, SelectField, Strin
 from wtforms.fields.choices import SelectChoice
 
 from app.models.courses import ROLE_LABELS, ROLE_STUDENT, ROLES
-from app.services.quiz import MAX_CHOICES
+from app.services.courses.quiz import MAX_CHOICES
 
 RICH_TEXT_HELP = ("HTML is allowed: headings, paragraphs, lists, links, images by URL, tables and emphasis. "
                   "Anything else is removed.")

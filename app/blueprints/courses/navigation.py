@@ -6,8 +6,8 @@ from flask_login import current_user
 
 from app.blueprints.courses.blueprint import bp
 from app.models import Activity, Course
-from app.services import permissions
-from app.services.courses import TYPE_LABELS
+from app.services.courses import permissions
+from app.services.courses.content import TYPE_LABELS
 
 
 def course_nav(course: Course) -> list[tuple[str, str, str]]:

@@ -13,7 +13,8 @@ from app.blueprints.courses.navigation import course_crumbs
 from app.extensions import db
 from app.models import Course, User
 from app.models.courses import ROLE_LABELS
-from app.services import enrolments, permissions
+from app.services.courses import enrolments
+from app.services.courses import permissions
 from app.services.errors import ServiceError
 
 MSG_CHOOSE_USER = "Choose a user"

@@ -11,7 +11,9 @@ from app.blueprints.courses.forms import QuestionForm
 from app.blueprints.courses.navigation import activity_context, activity_crumbs
 from app.extensions import db
 from app.models import Activity, QuizAttempt, QuizQuestion, User
-from app.services import gradebook, permissions, quiz
+from app.services.courses import gradebook
+from app.services.courses import permissions
+from app.services.courses import quiz
 from app.services.errors import ServiceError
 
 

@@ -16,9 +16,11 @@ from app.extensions import db
 from app.models import Course
 from app.models.courses import ROLE_STUDENT
 from app.security import admin_required
-from app.services import completion, courses, permissions
+from app.services.courses import completion
+from app.services.courses import content as courses
+from app.services.courses import permissions
 from app.services.errors import ServiceError
-from app.services.gradebook import format_points
+from app.services.courses.gradebook import format_points
 
 __all__ = ["bp"]
 

@@ -20,11 +20,14 @@ from app.lti.launch_data import DEEP_LINKING_REQUEST
 from app.models import PlatformRegistration, User
 from app.models.tools import PROVISION_PROMPT_EXISTING
 from app.security import allow_form_action, allow_framing
-from app.services import deep_linking, launch_log, lti_launch, provisioning
+from app.services.publishing import content_selection as deep_linking
+from app.services.launch import log as launch_log
+from app.services.launch import flow as lti_launch
+from app.services.launch import provisioning
 from app.services.errors import ServiceError
-from app.services.frame_ancestors import frame_ancestors
-from app.services.launch_log import Attempt
-from app.services.settings import lti_settings
+from app.services.platforms.framing import frame_ancestors
+from app.services.launch.log import Attempt
+from app.services.platforms.settings import lti_settings
 
 bp = Blueprint("deeplink", __name__)
 

@@ -7,8 +7,9 @@ from app.extensions import db
 from app.lti import keys
 from app.lti.registration import is_http_url
 from app.security import allow_framing
-from app.services import launch_log, platforms
-from app.services.platforms import DynamicRegistrationFailed
+from app.services.launch import log as launch_log
+from app.services.platforms import registrations as platforms
+from app.services.platforms.registrations import DynamicRegistrationFailed
 
 bp = Blueprint("dynreg", __name__)
 

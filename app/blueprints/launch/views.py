@@ -21,11 +21,12 @@ from app.lti.launch import (
 )
 from app.models import PlatformRegistration
 from app.security import admin_required, allow_framing
-from app.services import launch_log, lti_launch
+from app.services.launch import log as launch_log
+from app.services.launch import flow as lti_launch
 from app.services.errors import NotFound
-from app.services.frame_ancestors import frame_ancestors
-from app.services.launch_log import Attempt
-from app.services.settings import lti_settings
+from app.services.platforms.framing import frame_ancestors
+from app.services.launch.log import Attempt
+from app.services.platforms.settings import lti_settings
 
 bp = Blueprint("launch", __name__)
 

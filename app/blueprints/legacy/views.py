@@ -8,17 +8,20 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from app.extensions import csrf, db
-from app.lti import lti11, lti2_registration
-from app.lti.cartridge import CONTENT_TYPE, cartridge_xml
+from app.lti.legacy import launch as lti11
+from app.lti.legacy import tool_proxy as lti2_registration
+from app.lti.legacy.cartridge import CONTENT_TYPE, cartridge_xml
 from app.lti.errors import LtiError
 from app.lti.launch import LaunchData, create_handoff, enter_launched_session, store_launch
-from app.lti.lti11 import LegacyLaunchError, resource_by_token, with_params
-from app.lti.lti2_registration import InvalidRegistrationRequest, RegistrationError
+from app.lti.legacy.launch import LegacyLaunchError, resource_by_token, with_params
+from app.lti.legacy.tool_proxy import InvalidRegistrationRequest, RegistrationError
 from app.security import admin_required, allow_framing
-from app.services import launch_log, legacy, lti_launch
-from app.services.frame_ancestors import frame_ancestors
-from app.services.launch_log import Attempt
-from app.services.settings import lti_settings
+from app.services.launch import log as launch_log
+from app.services.legacy import consumers as legacy
+from app.services.launch import flow as lti_launch
+from app.services.platforms.framing import frame_ancestors
+from app.services.launch.log import Attempt
+from app.services.platforms.settings import lti_settings
 
 bp = Blueprint("legacy", __name__)
 

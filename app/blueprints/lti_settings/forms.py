@@ -1,4 +1,4 @@
-"""LTI settings (SPEC 4.3) and user default values (SPEC 4.2). Fields are text: app.services.settings turns
+"""LTI settings (SPEC 4.3) and user default values (SPEC 4.2). Fields are text: app.services.platforms.settings turns
 them into values and gives the SPEC messages, shared with `flask lti settings|defaults set`."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from app.form_helpers import ProfileFieldsForm
-from app.services.settings import UNKNOWN_DEPLOYMENT_HOLD, UNKNOWN_DEPLOYMENT_REJECT
+from app.services.platforms.settings import UNKNOWN_DEPLOYMENT_HOLD, UNKNOWN_DEPLOYMENT_REJECT
 
 YES_NO = [SelectChoice("1", "Yes"), SelectChoice("0", "No")]
 _NUMBER = {"inputmode": "numeric"}

@@ -9,7 +9,7 @@ from app.blueprints.lti_settings.forms import (
 )
 from app.extensions import db
 from app.security import admin_required
-from app.services import settings
+from app.services.platforms import settings
 from app.services.errors import ValidationErrors
 
 bp = Blueprint("lti_settings", __name__)

@@ -3,8 +3,8 @@ from flask import Blueprint, jsonify, render_template
 from flask_login import current_user, login_required
 
 from app.models.courses import ROLE_LABELS, ROLE_STUDENT
-from app.services import completion
-from app.services.enrolments import my_courses
+from app.services.courses import completion
+from app.services.courses.enrolments import my_courses
 
 bp = Blueprint("main", __name__)
 

@@ -11,10 +11,12 @@ from app.lti.errors import LtiError
 from app.lti.launch import LAUNCHES_SESSION_KEY, LaunchData, restore_launch
 from app.models import AUTH_MANUAL, User
 from app.security import allow_framing, sign_in
-from app.services import accounts, lti_launch, provisioning
+from app.services.accounts import users as accounts
+from app.services.launch import flow as lti_launch
+from app.services.launch import provisioning
 from app.services.errors import ServiceError
-from app.services.frame_ancestors import frame_ancestors
-from app.services.settings import lti_settings
+from app.services.platforms.framing import frame_ancestors
+from app.services.platforms.settings import lti_settings
 
 bp = Blueprint("provisioning", __name__)
 

@@ -11,7 +11,8 @@ from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYMENT_PENDING
 from app.security import admin_required
-from app.services import platforms, tool_keys
+from app.services.platforms import registrations as platforms
+from app.services.platforms import keys as tool_keys
 from app.services.errors import ServiceError, ValidationErrors
 
 bp = Blueprint("registrations", __name__, url_prefix="/admin/lti")

@@ -14,9 +14,13 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.models import Course, PublishedResource, SyncJob
 from app.security import admin_required
-from app.services import legacy_outcomes, publishing, sync, sync_jobs, sync_status
+from app.services.legacy import outcomes as legacy_outcomes
+from app.services.publishing import resources as publishing
+from app.services.sync import grades as sync
+from app.services.sync import jobs as sync_jobs
+from app.services.sync import status as sync_status
 from app.services.errors import NotFound, ServiceError, ValidationErrors
-from app.services.permissions import can_manage_course, can_view_staff_pages
+from app.services.courses.permissions import can_manage_course, can_view_staff_pages
 
 bp = Blueprint("sync_admin", __name__)
 

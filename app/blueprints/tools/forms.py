@@ -14,9 +14,9 @@ from wtforms.widgets import NumberInput
 
 from app.models import Activity, PlatformRegistration
 from app.models.courses import ROLE_LABELS
-from app.services.countries import COUNTRIES
-from app.services.profile import EMAIL_VISIBILITY, LANGUAGES, server_timezone, timezones
-from app.services.publishing import (
+from app.services.accounts.countries import COUNTRIES
+from app.services.accounts.profile import EMAIL_VISIBILITY, LANGUAGES, server_timezone, timezones
+from app.services.publishing.resources import (
     AVAILABLE_ALL, AVAILABLE_SELECTED, DURATION_UNITS, LTI_VERSIONS, MEMBER_SYNC_MODES, PROVISIONING_MODES,
     PublishValues,
 )

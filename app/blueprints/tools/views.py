@@ -11,10 +11,10 @@ from app.blueprints.tools.forms import PublishForm, form_data
 from app.extensions import db
 from app.models import Course, PublishedResource
 from app.security import admin_required
-from app.services import publishing
+from app.services.publishing import resources as publishing
 from app.services.errors import NotFound, ServiceError, ValidationErrors
-from app.services.permissions import can_manage_course, can_view_staff_pages
-from app.services.publishing import LTI_VERSIONS, PublishValues
+from app.services.courses.permissions import can_manage_course, can_view_staff_pages
+from app.services.publishing.resources import LTI_VERSIONS, PublishValues
 from app.templating import viewer_zone
 
 bp = Blueprint("tools", __name__)

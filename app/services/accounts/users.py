@@ -1,0 +1,266 @@
+"""Accounts: creation and administration with the SPEC 2.1/2.2 rules, password login with throttling."""
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any, Mapping
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import Select, func, or_
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.models import AUTH_MANUAL, LoginAttempt, LtiIdentity, User
+from app.models.base import utcnow
+from app.services.errors import NotFound, ServiceError, ValidationErrors
+from app.services.accounts.profile import clean_profile
+
+USERNAME_RE = re.compile(r"^[a-z0-9._\-@]{1,100}$")
+MSG_USERNAME = ("The username can only contain alphanumeric lowercase characters, underscore (_), hyphen (-), "
+                "period (.) or at symbol (@).")
+MSG_USERNAME_TAKEN = "This username already exists, choose another"
+MSG_PASSWORD = "Passwords must be at least 8 characters long."
+MSG_EMAIL = "Invalid email address"
+MSG_REQUIRED = "Required"
+MSG_INVALID_LOGIN = "Invalid login, please try again"
+MSG_SELF = "You cannot change this for your own account."
+MSG_LTI_NO_PASSWORD = "This account signs in from an LMS (authentication method LTI) and cannot have a password."
+
+
+class LoginThrottled(ServiceError):
+    status = 429
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"Too many failed login attempts. Try again in {minutes} minutes.")
+        self.minutes = minutes
+
+
+def is_valid_email(email: str) -> bool:
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def validate_account_fields(*, username: str | None, email: str, first_name: str, last_name: str,
+                            password: str | None, user: User | None = None,
+                            email_required: bool = True) -> dict[str, str]:
+    """Field messages for an account; `username` or `password` None means it is not being set.
+
+    Only manual accounts must have an email (`email_required`); an LTI account may have none, but any
+    address it has must be valid.
+    """
+    errors: dict[str, str] = {}
+    if username is not None:
+        if not username:
+            errors["username"] = MSG_REQUIRED
+        elif not USERNAME_RE.match(username):
+            errors["username"] = MSG_USERNAME
+        else:
+            clash = db.session.execute(db.select(User.id).where(User.username == username)).scalar()
+            if clash is not None and (user is None or clash != user.id):
+                errors["username"] = MSG_USERNAME_TAKEN
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if not value:
+            errors[field] = MSG_REQUIRED
+        elif len(value) > 100:
+            errors[field] = "Maximum of 100 characters"
+    if not email:
+        if email_required:
+            errors["email"] = MSG_REQUIRED
+    elif not is_valid_email(email):
+        errors["email"] = MSG_EMAIL
+    if password is not None and len(password) < 8:
+        errors["password"] = MSG_PASSWORD
+    return errors
+
+
+def create_user(username: str, password: str, *, email: str, first_name: str, last_name: str,
+                is_site_admin: bool = False, suspended: bool = False,
+                profile: Mapping[str, Any] | None = None) -> User:
+    """Create a manual (password) account. Raises ValidationErrors with SPEC 2.1 messages.
+
+    `profile` holds any of the profile fields (email visibility, city, country, timezone, lang,
+    institution) as form or CLI text; missing ones keep the model defaults.
+    """
+    username = username.strip().lower()
+    email, first_name, last_name = email.strip(), first_name.strip(), last_name.strip()
+    errors = validate_account_fields(username=username, email=email, first_name=first_name,
+                                     last_name=last_name, password=password)
+    profile_values, profile_errors = clean_profile(profile or {})
+    errors.update(profile_errors)
+    if errors:
+        raise ValidationErrors(errors)
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name,
+                is_site_admin=is_site_admin, suspended=suspended, auth_method=AUTH_MANUAL, **profile_values)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def get_user_by_username(username: str) -> User:
+    username = username.strip().lower()
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f'No user with username "{username}".')
+    return user
+
+
+def users_query(search: str = "") -> Select:
+    """Every account by username; `search` matches part of the username, the full name or the email."""
+    query = db.select(User).order_by(User.username)
+    term = search.strip().lower()
+    if term:
+        full_name = func.lower(User.first_name + " " + User.last_name)
+        query = query.where(or_(func.lower(User.username).contains(term, autoescape=True),
+                                func.lower(User.email).contains(term, autoescape=True),
+                                full_name.contains(term, autoescape=True)))
+    return query
+
+
+def _self_change_errors(user: User, acting_user: User | None, *, is_site_admin: bool,
+                        suspended: bool) -> dict[str, str]:
+    """An admin who suspends or demotes themselves locks themselves out; SPEC 2.2 refuses both."""
+    if acting_user is None or acting_user.id != user.id:
+        return {}
+    errors = {}
+    if user.is_site_admin and not is_site_admin:
+        errors["is_site_admin"] = MSG_SELF
+    if suspended and not user.suspended:
+        errors["suspended"] = MSG_SELF
+    return errors
+
+
+def update_user(user: User, *, acting_user: User | None, username: str, email: str, first_name: str,
+                last_name: str, is_site_admin: bool, suspended: bool, password: str | None = None,
+                profile: Mapping[str, Any] | None = None) -> User:
+    """Save the admin edit form. `password` empty or None keeps the current one (manual accounts only).
+
+    `acting_user` is the admin making the change (None from the CLI); they cannot suspend or demote
+    themselves. Raises ValidationErrors; nothing changes unless every field is valid.
+    """
+    username = username.strip().lower()
+    email, first_name, last_name = email.strip(), first_name.strip(), last_name.strip()
+    manual = user.auth_method == AUTH_MANUAL
+    new_password = password or None
+    errors = validate_account_fields(username=username, email=email, first_name=first_name,
+                                     last_name=last_name, password=new_password if manual else None, user=user,
+                                     email_required=manual)
+    if new_password and not manual:
+        errors["password"] = MSG_LTI_NO_PASSWORD
+    errors.update(_self_change_errors(user, acting_user, is_site_admin=is_site_admin, suspended=suspended))
+    profile_values, profile_errors = clean_profile(profile or {})
+    errors.update(profile_errors)
+    if errors:
+        raise ValidationErrors(errors)
+    user.username, user.email, user.first_name, user.last_name = username, email, first_name, last_name
+    user.is_site_admin, user.suspended = is_site_admin, suspended
+    for name, value in profile_values.items():
+        setattr(user, name, value)
+    if new_password:
+        user.set_password(new_password)
+    db.session.flush()
+    return user
+
+
+def set_suspended(user: User, suspended: bool, *, acting_user: User | None = None) -> User:
+    """Suspend or unsuspend; a suspended account cannot log in, launch, or keep an open session."""
+    errors = _self_change_errors(user, acting_user, is_site_admin=user.is_site_admin, suspended=suspended)
+    if errors:
+        raise ServiceError(MSG_SELF, field="suspended")
+    user.suspended = suspended
+    db.session.flush()
+    return user
+
+
+def set_admin(user: User, is_site_admin: bool, *, acting_user: User | None = None) -> User:
+    errors = _self_change_errors(user, acting_user, is_site_admin=is_site_admin, suspended=user.suspended)
+    if errors:
+        raise ServiceError(MSG_SELF, field="is_site_admin")
+    user.is_site_admin = is_site_admin
+    db.session.flush()
+    return user
+
+
+def reset_password(user: User, password: str) -> User:
+    """Set a password the admin typed. LTI accounts never get one: they must not gain a password login."""
+    if user.auth_method != AUTH_MANUAL:
+        raise ServiceError(MSG_LTI_NO_PASSWORD, field="password")
+    if len(password or "") < 8:
+        raise ServiceError(MSG_PASSWORD, field="password")
+    user.set_password(password)
+    db.session.flush()
+    return user
+
+
+def get_identity(user: User, identity_id: int) -> LtiIdentity:
+    """One of this account's LMS identities; another account's id is NotFound, like a missing one."""
+    identity = db.session.get(LtiIdentity, identity_id)
+    if identity is None or identity.user_id != user.id:
+        raise NotFound("LTI identity not found.")
+    return identity
+
+
+def unlink_identity(user: User, identity_id: int) -> LtiIdentity:
+    """Forget one LMS identity of this account; that person's next launch is a first launch again."""
+    identity = get_identity(user, identity_id)
+    user.identities.remove(identity)  # delete-orphan removes the row and keeps the loaded list right
+    db.session.flush()
+    return identity
+
+
+def _throttle_minutes_left(username: str, ip: str) -> int:
+    config = current_app.config
+    window = timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
+    since = utcnow() - window
+    for column, value, limit in ((LoginAttempt.username, username, config["LOGIN_THROTTLE_USER"]),
+                                 (LoginAttempt.ip, ip, config["LOGIN_THROTTLE_IP"])):
+        failures = db.session.execute(
+            db.select(LoginAttempt.at).where(column == value, LoginAttempt.succeeded.is_(False),
+                                             LoginAttempt.at > since)
+            .order_by(LoginAttempt.at.desc()).limit(limit)).scalars().all()
+        if len(failures) >= limit:
+            # Locked until the oldest of the last `limit` failures leaves the window.
+            remaining = (failures[-1] + window - utcnow()).total_seconds()
+            return max(1, math.ceil(remaining / 60))
+    return 0
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-password", method="scrypt")
+
+
+def authenticate(username: str, password: str, ip: str) -> User:
+    """Check a password login. Every failure says the same thing so usernames can't be discovered.
+
+    The attempt is recorded (and flushed) before raising: the caller must commit even on failure so the
+    throttle counts it.
+    """
+    username = (username or "").strip().lower()
+    minutes = _throttle_minutes_left(username, ip)
+    if minutes:
+        raise LoginThrottled(minutes)
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")  # same work as a real check: no timing oracle
+    ok = user is not None and not user.suspended and user.check_password(password or "")
+    db.session.add(LoginAttempt(username=username[:100], ip=ip[:64], succeeded=ok))
+    if not ok:
+        db.session.flush()
+        raise ServiceError(MSG_INVALID_LOGIN)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user

@@ -1,0 +1,89 @@
+"""Enrolment through a published resource (SPEC 5.6): the limits, checked before any account is written, then
+the enrolment and the mapped role at the published context (launch hot path: see app/models/driver_sql.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.lti.errors import launch_error
+from app.models import PublishedResource, User
+from app.models.base import utcnow
+from app.models.driver_sql import DriverStatement
+from app.models.tools import TARGET_ACTIVITY
+from app.services.courses import permissions
+
+_CURRENT = DriverStatement(
+    "SELECT e.id AS enrolment_id, e.time_end, r.id AS role_id, r.role, r.activity_id FROM enrolment e "
+    "LEFT JOIN role_assignment r ON r.enrolment_id = e.id "
+    "WHERE e.published_resource_id = :resource AND e.user_id = :user", result_times=("time_end",))
+_COUNT = DriverStatement("SELECT count(*) FROM enrolment WHERE published_resource_id = :resource")
+_ENROL = DriverStatement(
+    "INSERT INTO enrolment (course_id, user_id, published_resource_id, time_start, time_end, created_at, "
+    "updated_at) VALUES (:course, :user, :resource, :now, :end, :now, :now) RETURNING id", times=("now", "end"))
+_ROLE = DriverStatement(
+    "INSERT INTO role_assignment (enrolment_id, user_id, course_id, activity_id, role, created_at, updated_at) "
+    "VALUES (:enrolment, :user, :course, :activity, :role, :now, :now)", times=("now",))
+_CHANGE_ROLE = DriverStatement("UPDATE role_assignment SET role = :role, activity_id = :activity, updated_at = :now "
+                               "WHERE id = :id", times=("now",))
+
+
+@dataclass
+class ResourceEnrolment:
+    """A user's enrolment through one resource and the role it carries."""
+
+    enrolment_id: int
+    time_end: datetime | None
+    role_id: int | None
+    role: str | None
+    activity_id: int | None
+
+
+def current(resource: PublishedResource, user_id: int | None) -> ResourceEnrolment | None:
+    if user_id is None:
+        return None
+    row = _CURRENT.first(resource=resource.id, user=user_id)
+    return ResourceEnrolment(*row) if row else None
+
+
+def check_limits(resource: PublishedResource, user_id: int | None) -> ResourceEnrolment | None:
+    """Refuse before anything is written: maximum users, start date, end date, an elapsed enrolment duration.
+
+    `user_id` is None for someone without an account yet (never enrolled). Returns the user's enrolment
+    through the resource, if any, for `enrol`."""
+    enrolment = current(resource, user_id)
+    if enrolment is None and resource.max_enrolled > 0:
+        if _COUNT.scalar(resource=resource.id) >= resource.max_enrolled:
+            raise launch_error("max_users", id=resource.uuid, max=resource.max_enrolled)
+    now = utcnow()
+    if resource.enrol_start and now < resource.enrol_start:
+        raise launch_error("enrolment_not_started", id=resource.uuid, start=resource.enrol_start.isoformat())
+    if resource.enrol_end and now > resource.enrol_end:
+        raise launch_error("enrolment_finished", id=resource.uuid, end=resource.enrol_end.isoformat())
+    if enrolment is not None and enrolment.time_end and now > enrolment.time_end:
+        raise launch_error("enrolment_expired", id=resource.uuid, end=enrolment.time_end.isoformat())
+    return enrolment
+
+
+_LOOK_UP = ResourceEnrolment(0, None, None, None, None)
+
+
+def enrol(user: User, resource: PublishedResource, role: str,
+          existing: ResourceEnrolment | None = _LOOK_UP) -> int:
+    """Enrol through the resource if not yet (start now, end after the enrolment duration when set), and hold
+    `role` at the published course or activity, replacing a different role from an earlier launch. Returns the
+    enrolment's id. `existing` is what `check_limits` returned, when the caller has it."""
+    user_id = user.id
+    if existing is _LOOK_UP:
+        existing = current(resource, user_id)
+    now = utcnow()
+    activity_id = resource.activity_id if resource.target == TARGET_ACTIVITY else None
+    enrolment_id = existing.enrolment_id if existing else _ENROL.scalar(
+        course=resource.course_id, user=user_id, resource=resource.id, now=now,
+        end=now + timedelta(seconds=resource.enrol_period) if resource.enrol_period else None)
+    if existing is None or existing.role_id is None:
+        _ROLE.execute(enrolment=enrolment_id, user=user_id, course=resource.course_id, activity=activity_id,
+                      role=role, now=now)
+    elif (existing.role, existing.activity_id) != (role, activity_id):
+        _CHANGE_ROLE.execute(id=existing.role_id, role=role, activity=activity_id, now=now)
+    permissions.forget_roles()
+    return enrolment_id
