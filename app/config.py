@@ -29,6 +29,8 @@ class DefaultConfig:
     LOGIN_THROTTLE_IP = 20
     LOGIN_THROTTLE_MINUTES = 15
     JOBS_INLINE = False
+    # Any werkzeug.security method; tests choose a cheap one through configuration.
+    PASSWORD_HASH_METHOD = "scrypt"
 
 
 def _secret_key(instance_path: str) -> str:

@@ -9,4 +9,5 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
-exec .venv/bin/python -m pytest "$@"
+# Two workers on the two cores; pass -n 0 to run in one process.
+exec .venv/bin/python -m pytest -n auto "$@"

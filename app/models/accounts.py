@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,8 +12,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models.base import TimestampMixin, UTCDateTime, utcnow
 
+DEFAULT_PASSWORD_HASH_METHOD = "scrypt"
+
 AUTH_MANUAL = "manual"
 AUTH_LTI = "lti"
+
+
+def password_hash_method() -> str:
+    """scrypt in production; the test configuration picks a cheap method so the suite stays fast."""
+    return current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else DEFAULT_PASSWORD_HASH_METHOD
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -46,7 +54,7 @@ class User(UserMixin, TimestampMixin, db.Model):
         return not self.suspended
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         """Only manual accounts have passwords; LTI accounts never match."""

@@ -160,7 +160,8 @@ def test_create_user(admin_client, client, db):
     assert user.is_site_admin and not user.suspended
     assert (user.country, user.timezone, user.city, user.institution, user.lang, user.email_visibility) == \
         ("NZ", "Pacific/Auckland", "Wellington", "Kura", "en", 2)
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith("pbkdf2:sha256:1$")  # the tests' configured method, not a default
+    assert user.check_password(VALID_NEW_USER["password"])
     assert "User newbie created" in admin_client.get(response.headers["Location"]).get_data(as_text=True)
 
 

@@ -1,4 +1,5 @@
 from app.models import LoginAttempt
+from tests.conftest import make_app
 from tests.factories import make_user
 from tests.helpers import csrf_token, login, post_form
 
@@ -63,3 +64,13 @@ def test_security_headers(client):
     assert "frame-ancestors 'self'" in csp and "object-src 'none'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_passwords_are_hashed_with_scrypt_unless_configured_otherwise(tmp_path):
+    from app.config import DefaultConfig
+
+    app = make_app(tmp_path, PASSWORD_HASH_METHOD=DefaultConfig.PASSWORD_HASH_METHOD)
+    with app.app_context():
+        user = make_user("strong", password="a long enough passphrase")
+        assert user.password_hash.startswith("scrypt:")
+        assert user.check_password("a long enough passphrase")

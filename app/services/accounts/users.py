@@ -14,9 +14,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import AUTH_MANUAL, LoginAttempt, LtiIdentity, User
+from app.models.accounts import password_hash_method
 from app.models.base import utcnow
-from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.accounts.profile import clean_profile
+from app.services.errors import NotFound, ServiceError, ValidationErrors
 
 USERNAME_RE = re.compile(r"^[a-z0-9._\-@]{1,100}$")
 MSG_USERNAME = ("The username can only contain alphanumeric lowercase characters, underscore (_), hyphen (-), "
@@ -238,9 +239,9 @@ def _throttle_minutes_left(username: str, ip: str) -> int:
     return 0
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return generate_password_hash("not-a-password", method="scrypt")
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not-a-password", method=method)
 
 
 def authenticate(username: str, password: str, ip: str) -> User:
@@ -255,7 +256,7 @@ def authenticate(username: str, password: str, ip: str) -> User:
         raise LoginThrottled(minutes)
     user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        check_password_hash(_dummy_hash(), password or "")  # same work as a real check: no timing oracle
+        check_password_hash(_dummy_hash(password_hash_method()), password or "")  # same work as a real check: no timing oracle
     ok = user is not None and not user.suspended and user.check_password(password or "")
     db.session.add(LoginAttempt(username=username[:100], ip=ip[:64], succeeded=ok))
     if not ok:
