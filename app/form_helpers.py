@@ -1,5 +1,5 @@
 """Form pieces several blueprints share: service errors under their fields, and the profile fields of
-SPEC 2.1 that are also the LTI user default values (SPEC 4.2, 4.13)."""
+an account that are also the LTI user default values."""
 from __future__ import annotations
 
 from typing import Any
@@ -29,7 +29,7 @@ def show_errors(form: FlaskForm, error: ServiceError) -> None:
 
 
 class ProfileFieldsForm(FlaskForm):
-    """The profile fields of SPEC 2.1, which are also the LTI user default values (SPEC 4.2, 4.13)."""
+    """The profile fields of an account, which are also the LTI user default values."""
 
     email_visibility = SelectField("Email visibility", default="2", validate_choice=False,
                                    choices=choices(EMAIL_VISIBILITY))

@@ -14,7 +14,7 @@ from app.lti.launch import EMBED_SESSION_KEY
 from app.models import Activity
 from app.security import csp_nonce
 
-# Site administration > Publish as LTI tool (SPEC 4.1); entries whose page is not installed are not shown.
+# Site administration > Publish as LTI tool; entries whose page is not installed are not shown.
 ADMIN_LTI_NAV = [
     ("User default values", "lti_settings.defaults"),
     ("LTI settings", "lti_settings.settings"),
@@ -65,7 +65,7 @@ def admin_lti_nav() -> list[tuple[str, str, str]]:
 
 def _embedded_layout() -> dict[str, str]:
     """`layout` for pages that `{% extends layout|default("base.html") %}`: "embedded.html" on the course (and its
-    activities) or the activity that an LTI launch in this session embedded (SPEC 5.6 #4)."""
+    activities) or the activity that an LTI launch in this session embedded."""
     scope = session.get(EMBED_SESSION_KEY) if has_request_context() else None
     if not scope or not request.view_args:
         return {}

@@ -63,7 +63,7 @@ def make_registration(name: str = "Test platform", *, issuer: str = "https://lms
 
 
 def make_resource(course: Course, activity=None, *, legacy: bool = False, **settings):
-    """A published resource with the SPEC defaults; `settings` overrides any column."""
+    """A published resource with the default settings; `settings` overrides any column."""
     import secrets
     import uuid
 

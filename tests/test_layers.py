@@ -1,4 +1,4 @@
-"""Import direction (ARCHITECTURE §2): models ← lti ← services ← blueprints; jobs/cli call services.
+"""Import direction: models ← lti ← services ← blueprints; jobs/cli call services.
 
 Parsing imports is cheap and stops a layer from quietly reaching upwards.
 """

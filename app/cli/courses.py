@@ -1,4 +1,4 @@
-"""`flask --app wsgi courses …` (SPEC 8.2, mirrors 2.3–2.5): the same services and messages as the screens."""
+"""`flask --app wsgi courses …`: the same services and messages as the screens."""
 from __future__ import annotations
 
 from typing import Any

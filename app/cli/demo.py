@@ -1,4 +1,4 @@
-"""`flask --app wsgi demo seed` (SPEC 2.7): demo users and courses for the quick start."""
+"""`flask --app wsgi demo seed`: demo users and courses for the quick start."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti launches list [--failed] [--limit N] [--json]`: the launch log screen (SPEC 4.17, 8.2).
+"""`flask --app wsgi lti launches list [--failed] [--limit N] [--json]`: the launch log screen.
 
 Same query, order and labels as Site administration > Launch log; only identifiers are printed (the log never
 holds tokens, secrets or signatures).

@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti consumers list [--json]`: the legacy consumers admin page (SPEC 3.3, 8.2)."""
+"""`flask --app wsgi lti consumers list [--json]`: the legacy consumers admin page."""
 from __future__ import annotations
 
 from typing import Any

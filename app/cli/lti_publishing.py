@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti publish …` and `lti published …` (SPEC 8.2): the publish form and the published tables."""
+"""`flask --app wsgi lti publish …` and `lti published …`: the publish form and the published tables."""
 from __future__ import annotations
 
 from typing import Any

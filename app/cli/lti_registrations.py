@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti registrations|deployments|keys …` (SPEC 8.2): the Tool registration screens as commands.
+"""`flask --app wsgi lti registrations|deployments|keys …`: the Tool registration screens as commands.
 
 Each command is one transaction and prints the same messages as the screens. The groups are AppGroups so
 every command runs in an app context however it is invoked.

@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti defaults|settings show|set KEY VALUE` (SPEC 8.2, mirrors 4.2 and 4.3)."""
+"""`flask --app wsgi lti defaults|settings show|set KEY VALUE`."""
 from __future__ import annotations
 
 from typing import Any, Callable

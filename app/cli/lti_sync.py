@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti sync grades|members`, `lti worker`, `lti jobs …` (SPEC 8.1, 8.2, 4.18).
+"""`flask --app wsgi lti sync grades|members`, `lti worker`, `lti jobs …`.
 
 `lti worker` is the second process beside the web server; `lti sync …` is the same work for cron.
 """

@@ -1,4 +1,4 @@
-"""`flask --app wsgi users …` (SPEC 8.2, mirrors 2.2). Password hashes are never printed."""
+"""`flask --app wsgi users …`. Password hashes are never printed."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""The scheduled sweeps (SPEC 8.1) and the worker heartbeat, kept in `scheduled_run`.
+"""The scheduled sweeps and the worker heartbeat, kept in `scheduled_run`.
 
 A sweep is claimed by a conditional UPDATE of its `next_due_at`, so with several workers each sweep runs once
 per interval.

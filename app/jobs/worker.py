@@ -1,4 +1,4 @@
-"""Draining the outbox (SPEC 8.1). Runs in `flask --app wsgi lti worker` or `lti sync …`, never in a web worker.
+"""Draining the outbox. Runs in `flask --app wsgi lti worker` or `lti sync …`, never in a web worker.
 
 Safe with several workers on one database: a job is claimed by a conditional UPDATE and only the process whose
 UPDATE touched the row runs it; a running job whose lock expired (its worker was killed) goes back to pending;

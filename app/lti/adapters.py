@@ -1,7 +1,7 @@
 """Our adapters for pylti1p3's Flask classes: request parameters, cookies and the login-state record.
 
 The library's own session service writes state, nonce and the whole launch into the Flask cookie session; these
-keep one server-side row per login instead (SPEC 5.1 #5) and leave the cookie session alone.
+keep one server-side row per login instead and leave the cookie session alone.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class StateCookieService(FlaskCookieService):
     def update_response(self, response: Any) -> None:
         secure = self._request.is_secure()
         for key, data in self._cookie_data_to_set.items():
-            # The library asks for 5 minutes; the login state it guards lives 10 (SPEC 5.1 #5).
+            # The library asks for 5 minutes; the login state it guards lives 10.
             response.set_cookie(key, data["value"], max_age=STATE_LIFETIME, path="/", httponly=True, secure=secure,
                                 samesite="None" if secure else "Lax", partitioned=secure and self.partitioned)
 

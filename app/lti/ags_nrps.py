@@ -1,4 +1,4 @@
-"""Assignment and Grade Services 2.0 and Names and Role Provisioning Services 2.0 (SPEC 5.10–5.12).
+"""Assignment and Grade Services 2.0 and Names and Role Provisioning Services 2.0.
 
 pylti1p3's service classes build the requests (media types, score and line item bodies, the scores URL);
 `Connector` sends them through `outbound` (timeouts, size cap, User-Agent, no credentials across hosts) with
@@ -165,7 +165,7 @@ class Connector(ServiceConnector):
                              data: str | None = None, content_type: str = "application/json",
                              accept: str = "application/json",
                              case_insensitive_headers: bool = False) -> TServiceConnectorResponse:
-        """One service call; a 401 drops the cached token and retries once with a fresh one (SPEC 5.10).
+        """One service call; a 401 drops the cached token and retries once with a fresh one.
         A deferring twin (`_deferring`) only sends the request and keeps it for ServiceCall.finish()."""
         call = ServiceCall(self, scopes, url, is_post, data, content_type, accept)
         if self._deferred is not None:

@@ -1,4 +1,4 @@
-"""Test connection (SPEC 4.6.2, 6.16): fetch the platform's keyset, then ask it for a token, and say what
+"""Test connection: fetch the platform's keyset, then ask it for a token, and say what
 happened in words an admin can act on."""
 from __future__ import annotations
 

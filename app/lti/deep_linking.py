@@ -1,8 +1,8 @@
-"""Deep Linking 2.0, tool side (SPEC 5.8): what the platform's request allows, the content items we return and
+"""Deep Linking 2.0, tool side: what the platform's request allows, the content items we return and
 the signed LtiDeepLinkingResponse.
 
 Built on pylti1p3's DeepLink and DeepLinkResource, which sign with our current key (kid in the header) but
-leave out what SPEC 5.8 requires: `azp`, `aud` as the issuer itself, `text`, the presentation target, `msg`,
+leave out what a deep-linking response requires: `azp`, `aud` as the issuer itself, `text`, the presentation target, `msg`,
 and `data` only when the request had it. The subclasses below add exactly that.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _origin(url: str) -> str | None:
 
 @dataclass(frozen=True)
 class DeepLinkSettings:
-    """The request's `deep_linking_settings`, already checked by launch validation (SPEC 5.2 #20)."""
+    """The request's `deep_linking_settings`, already checked by launch validation."""
 
     return_url: str
     return_origin: str
@@ -89,7 +89,7 @@ class DeepLinkSettings:
 
     @property
     def document_target(self) -> str:
-        """`iframe` when accepted, else `window` when accepted, else the first accepted target (SPEC 5.8 #4)."""
+        """`iframe` when accepted, else `window` when accepted, else the first accepted target."""
         for target in PREFERRED_TARGETS:
             if target in self.document_targets:
                 return target
@@ -127,7 +127,7 @@ class ResourceLinkItem(DeepLinkResource):
 
 
 class DeepLinkResponse(DeepLink):
-    """pylti1p3's DeepLink with SPEC 5.8 #5's claims; signing (RS256, current key's kid) stays the library's."""
+    """pylti1p3's DeepLink with the response claims we require; signing (RS256, current key's kid) stays the library's."""
 
     def __init__(self, registration: Registration, launch: LaunchData, settings: DeepLinkSettings) -> None:
         super().__init__(registration, launch.deployment_id, launch.deep_linking_settings or {})
@@ -157,7 +157,7 @@ class DeepLinkResponse(DeepLink):
 
 
 def resource_link(item: ContentItem, settings: DeepLinkSettings, launch_url: str) -> ResourceLinkItem:
-    """The content item for one resource (SPEC 5.8 #4); a line item only when the platform accepts them."""
+    """The content item for one resource; a line item only when the platform accepts them."""
     resource = ResourceLinkItem(item.text[:TEXT_LIMIT], settings.document_target)
     resource.set_title(item.title).set_url(launch_url).set_custom_params({"id": item.uuid})
     if item.score_maximum is not None and settings.accept_lineitem:

@@ -1,8 +1,8 @@
 """Why a launch was refused: the short message the launching user sees, and for the admin's launch log the
-failed check, a plain-language cause and a fix (SPEC 5.1–5.6, 5.19).
+failed check, a plain-language cause and a fix.
 
 Every refusal goes through `launch_error(reason, **values)`, so each message is written once and its
-placeholders are always substituted (SPEC 6.3).
+placeholders are always substituted.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ _RESOURCE_MESSAGE = "Invalid launch data. The resource '{id}' is unavailable or 
 BAD_LAUNCH_MESSAGE = "Bad launch. The launch data could not be found. Please launch the tool again from your course."
 
 REASONS: dict[str, _Reason] = {
-    # OIDC login (SPEC 5.1)
+    # OIDC login
     "login_no_iss": _Reason(400, "login_parameters", "Could not find issuer",
                             "The login request had no iss parameter.", _CHECK_PLATFORM),
     "login_no_login_hint": _Reason(400, "login_parameters", "Could not find login hint",
@@ -78,7 +78,7 @@ REASONS: dict[str, _Reason] = {
                                "are blocked), so the cookie notice was shown.",
                                "The user can open the tool in a new window; platforms that support LTI platform "
                                "storage avoid this."),
-    # Launch validation (SPEC 5.2), in check order
+    # Launch validation, in check order
     "lti11_post": _Reason(400, "wrong_lti_version", _LTI11_MESSAGE,
                           "An LTI 1.1 launch reached the LTI 1.3 URL.", _LTI11_MESSAGE),
     "no_id_token": _Reason(400, "id_token_missing", "Error: launch requires id_token",
@@ -177,7 +177,7 @@ REASONS: dict[str, _Reason] = {
                               "{claim_error}",
                               "Check that the LTI 1.1 secret the platform uses for consumer key {key} matches the "
                               "Secret of a legacy resource here, or remove the migration claim in the platform."),
-    # The published resource (SPEC 5.3)
+    # The published resource
     "missing_custom_id": _Reason(400, "missing_custom_id",
                                  "Invalid launch data. The custom claim field 'id' is required to launch an "
                                  "activity or resource over LTI Advantage.",
@@ -192,7 +192,7 @@ REASONS: dict[str, _Reason] = {
                                          "Resource {id}: its activity was deleted.", _RESOURCE_FIX),
     "resource_restricted": _Reason(404, "resource_unavailable", _RESOURCE_MESSAGE,
                                    "Resource {id} is not available to registration '{name}'.", _RESOURCE_FIX),
-    # Accounts and enrolment (SPEC 5.5, 5.6)
+    # Accounts and enrolment
     "account_suspended": _Reason(403, "account_suspended",
                                  "This account is suspended. Please contact the administrator of this tool.",
                                  "Account {username} is suspended.",
@@ -217,11 +217,11 @@ REASONS: dict[str, _Reason] = {
                                  "The user's enrolment through resource {id} ended on {end} (Enrolment duration).",
                                  "Lengthen or disable the resource's Enrolment duration, or unenrol the user so "
                                  "the next launch enrols them again."),
-    # Resuming a launch (SPEC 4.19, 5.2)
+    # Resuming a launch
     "bad_launch": _Reason(400, "bad_launch", BAD_LAUNCH_MESSAGE,
                           "The launch id is unknown, expired, already used or belongs to another browser.",
                           "Launch again from the course."),
-    # Content selection (SPEC 5.8 #6): the response was already sent, or the launch is gone
+    # Content selection: the response was already sent, or the launch is gone
     "deep_link_launch_missing": _Reason(400, "bad_launch", "Bad launch. Deep linking launch data could not be found",
                                         "The deep linking launch id is unknown, expired, already answered or belongs "
                                         "to another browser.",

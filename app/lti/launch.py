@@ -2,7 +2,7 @@
 requests that continue it (the Welcome page, a resume, a new-window handoff).
 
 A stored launch is bound to the browser session that validated it: its id is listed in that Flask session, and
-`restore_launch` refuses ids the session does not hold (SPEC 9.3).
+`restore_launch` refuses ids the session does not hold.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ MAX_SESSION_LAUNCHES = 5
 
 
 def validate_launch(*, leeway: int, message_type: str = RESOURCE_LINK_REQUEST) -> LaunchData:
-    """Run SPEC 5.2's checks on this POST. Raises LtiError (its details say how far validation got).
+    """Run the launch checks on this POST. Raises LtiError (its details say how far validation got).
 
     The deep-linking endpoint calls this with `message_type=LtiDeepLinkingRequest`.
     """
@@ -101,7 +101,7 @@ def forget_launch(launch_id: str) -> bool:
 
 
 def create_handoff(launch: LaunchData) -> str:
-    """A single-use token (120 s) that lets a new top-level window take over this launch (SPEC 4.21)."""
+    """A single-use token (120 s) that lets a new top-level window take over this launch."""
     token = secrets.token_urlsafe(32)
     DbLaunchDataStorage().set_value(f"handoff:{token}", {"launch_id": launch.launch_id}, exp=HANDOFF_LIFETIME)
     return token

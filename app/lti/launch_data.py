@@ -73,13 +73,13 @@ class LaunchData:
     return_url: str | None = None
     target_link_uri: str | None = None
     deep_linking_settings: dict[str, Any] | None = None
-    lti1p1: dict[str, Any] | None = None  # a proven migration claim: oauth_consumer_key, user_id (SPEC 5.18)
+    lti1p1: dict[str, Any] | None = None  # a proven migration claim: oauth_consumer_key, user_id
     storage_target: str | None = None
     # Filled in while the launch is processed, so a resumed launch knows where it was.
     resource_id: int | None = None
     prompt_mode: int | None = None
     log_id: int | None = None
-    # LTI 1.1 launches only: consumer key, LTI version, outcome service, memberships service (SPEC 5.13 #10).
+    # LTI 1.1 launches only: consumer key, LTI version, outcome service, memberships service.
     legacy: dict[str, Any] | None = None
 
     @classmethod

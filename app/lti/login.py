@@ -1,4 +1,4 @@
-"""OIDC third-party initiated login (SPEC 5.1) on pylti1p3's FlaskOIDCLogin, with our registration lookup,
+"""OIDC third-party initiated login on pylti1p3's FlaskOIDCLogin, with our registration lookup,
 target check, cookie probe and a single server-side state row."""
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class LoginStart:
 
 
 class CourseportOIDCLogin(FlaskOIDCLogin):
-    """pylti1p3's login with SPEC 5.1's parameter checks and registration lookup (by issuer and client ID, by the
+    """pylti1p3's login with our parameter checks and registration lookup (by issuer and client ID, by the
     login URL's id, or the issuer's only registration) and random values of at least 128 bits."""
 
     def __init__(self, params: LaunchRequest, storage: DbLaunchDataStorage, cookies: StateCookieService, *,
@@ -101,7 +101,7 @@ class CourseportOIDCLogin(FlaskOIDCLogin):
 
 
 def _registration_error(iss: str, client_id: str | None, login_id: str | None) -> LtiError:
-    """Why no Active registration matched, in the words the log needs (SPEC 5.1 #3, 5.19)."""
+    """Why no Active registration matched, in the words the log needs."""
     named = db.session.execute(select(PlatformRegistration).where(
         PlatformRegistration.login_id == login_id)).scalar_one_or_none() if login_id else None
     if named is not None and client_id and named.issuer == iss and named.client_id != client_id:
@@ -132,7 +132,7 @@ def _login_url(base_url: str, params: Any, **extra: str) -> str:
 
 
 def _probe(base_url: str, params: Any) -> Response | str:
-    """SPEC 5.1 #4: set two test cookies and come back, then see which one the browser kept."""
+    """Set two test cookies and come back, then see which one the browser kept."""
     if not params.get("cookiecheck"):
         response = redirect(_login_url(base_url, params, cookiecheck="1"))
         response.set_cookie(PROBE_COOKIE, "1", max_age=PROBE_SECONDS, secure=True, httponly=True, samesite="None")
@@ -148,7 +148,7 @@ def start_login(base_url: str) -> LoginStart | Response:
     """Validate the login request and answer it: the probe redirect (a bare Response), the cookie notice
     (LoginStart without a response) or the redirect to the platform's authentication URL.
 
-    Raises LtiError for SPEC 5.1's refusals. Writes the state row; the caller commits.
+    Raises LtiError for each refused login. Writes the state row; the caller commits.
     """
     params = request.values
     secure = bool(current_app.config["SESSION_COOKIE_SECURE"])

@@ -1,8 +1,8 @@
-"""Launch validation (SPEC 5.2) on pylti1p3's FlaskMessageLaunch, hardened where the library is lax.
+"""Launch validation on pylti1p3's FlaskMessageLaunch, hardened where the library is lax.
 
 The library checks in its own order, trusts the first `aud`, fetches keysets without caching headers, accepts
 whatever `alg` the JWK names, has no clock leeway and keeps the nonce in the cookie session. This subclass runs
-SPEC's checks in SPEC's order with SPEC's messages: the state bound to the browser, `aud` arrays with `azp`, an
+Our checks in a fixed order with our own messages: the state bound to the browser, `aud` arrays with `azp`, an
 algorithm allow-list, cached platform keys, leeway on token times, and a nonce consumed by a conditional DELETE.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         self.clock_skew: int | None = None
         self._migration: lti1p1_migration.MigrationClaim | None = None
 
-    # The checks, in SPEC 5.2 order -------------------------------------------------------------------------
+    # The checks, in order -------------------------------------------------------------------------
     def validate(self) -> "CourseportMessageLaunch":
         self._validated = True  # the library re-enters validate() from its getters unless this is set
         self._check_request()
@@ -222,7 +222,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             raise launch_error("target_link_uri_foreign", target=str(target), base=self._base_url)
 
     def _check_migration_claim(self) -> None:
-        """#22: an lti1p1 claim naming a consumer key must prove it (SPEC 5.18); only a proven claim is kept."""
+        """#22: an lti1p1 claim naming a consumer key must prove it; only a proven claim is kept."""
         try:
             self._migration = lti1p1_migration.verify_claim(self._jwt["body"], self.registration.get_client_id())
         except lti1p1_migration.MigrationClaimError as error:

@@ -1,4 +1,4 @@
-"""The platforms' public keys (SPEC 6.7): a keyset cached in PlatformKeyset for as long as the platform's cache
+"""The platforms' public keys: a keyset cached in PlatformKeyset for as long as the platform's cache
 headers allow (clamped to 60 s – 24 h, 1 h when it says nothing), fetched again at most once per launch when a
 token names an unknown `kid`, and at most once per registration every 30 seconds whatever the traffic.
 
@@ -125,7 +125,7 @@ def _claim_refetch(registration: Any) -> bool:
 
 
 def compatible(jwk: dict[str, Any], alg: str) -> bool:
-    """Can this JWK verify `alg`? Its own `alg` when it has one, else inferred from kty/crv (SPEC 6.7)."""
+    """Can this JWK verify `alg`? Its own `alg` when it has one, else inferred from kty/crv."""
     if jwk.get("use") not in (None, "sig"):
         return False
     if jwk.get("alg"):
@@ -153,7 +153,7 @@ def _select(entry: dict[str, Any], kid: str, alg: str) -> PyJWK | None:
 
 
 def key_for(registration: Any, kid: str, alg: str) -> PyJWK:
-    """The platform's public key for a token's header. Raises the SPEC 5.2 #9 errors."""
+    """The platform's public key for a token's header. Raises LtiError naming the kid or keyset URL."""
     entry = _cached(registration)
     fetched_now = entry is None
     if entry is None:

@@ -1,8 +1,8 @@
-"""LTI Dynamic Registration 1.0, tool side (SPEC 5.9 steps 2–9), and the URLs a platform needs from us.
+"""LTI Dynamic Registration 1.0, tool side, and the URLs a platform needs from us.
 
 pylti1p3's `DynamicRegistration` builds the client registration body from our getters; its `register()`
 checks the platform with `assert` and has no timeouts, so the exchange itself is ours, done through
-`outbound` with every failure turned into a `RegistrationError` carrying the SPEC message.
+`outbound` with every failure turned into a `RegistrationError` carrying the admin's message.
 Nothing here touches the database: the caller decides what to save.
 """
 from __future__ import annotations
@@ -86,7 +86,7 @@ def base_url() -> str:
 
 
 def tool_urls(login_id: str) -> ToolUrls:
-    """What an admin copies into the platform for manual registration (SPEC 4.6.1)."""
+    """What an admin copies into the platform for manual registration."""
     base = base_url()
     return ToolUrls(tool_url=f"{base}/lti/launch", initiate_login_url=f"{base}/lti/login?id={login_id}",
                     jwks_url=f"{base}/lti/jwks", deep_linking_url=f"{base}/lti/deeplink")
@@ -143,7 +143,7 @@ class ToolRegistration(DynamicRegistration):
         self.scopes: tuple[str, ...] = SERVICE_SCOPES
         self.deep_linking = True
 
-    # The getters pylti1p3's lti_registration_data() builds the SPEC 5.9 body from.
+    # The getters pylti1p3's lti_registration_data() builds the registration request from.
     def get_client_name(self) -> str:
         return self.site_name
 

@@ -1,4 +1,4 @@
-"""OAuth 2 client-credentials tokens for LTI services (SPEC 5.10), cached per (registration, scopes).
+"""OAuth 2 client-credentials tokens for LTI services, cached per (registration, scopes).
 
 The cache lives in the database so every web and job worker shares it.
 """

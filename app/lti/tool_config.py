@@ -1,4 +1,4 @@
-"""pylti1p3 reads platform registrations, deployments and our keys from the database (ARCHITECTURE §3).
+"""pylti1p3 reads platform registrations, deployments and our keys from the database.
 
 Built fresh for every request, always in "many clients per issuer" mode: Canvas and Brightspace cloud use one
 issuer for every customer, so a registration is identified by (issuer, client ID), never the issuer alone.
@@ -95,7 +95,7 @@ class DbToolConf(ToolConfAbstract):
         return self.find_registration_by_params(iss, None)
 
     def find_registration_by_login_id(self, iss: str, login_id: str) -> ToolRegistration | None:
-        """The login URL's `id` (SPEC 6.1), for platforms that leave client_id out of the login."""
+        """The login URL's `id`, for platforms that leave client_id out of the login."""
         row = _BY_LOGIN_ID.first(iss=iss, login_id=login_id, active=STATUS_ACTIVE)
         return ToolRegistration(row) if row else None
 

@@ -65,7 +65,7 @@ class LtiUser(TimestampMixin, db.Model):
     memberships_url: Mapped[str | None] = mapped_column(String(2048))
     memberships_id: Mapped[str | None] = mapped_column(String(1024))
     # Legacy only: the LMS course (for LTI 2 membership URLs), and the last Basic Outcomes score sent — resource
-    # links need a deployment, so a legacy user keeps its change detection here (SPEC 5.13 #10, 5.14).
+    # links need a deployment, so a legacy user keeps its change detection here.
     context_id: Mapped[str | None] = mapped_column(String(255))
     last_grade_sent: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -112,7 +112,7 @@ class Lti11Consumer(TimestampMixin, db.Model):
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     tool_proxy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_access_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Origins of the consumer's launch_presentation_return_url: they may frame launched pages (SPEC 6.11).
+    # Origins of the consumer's launch_presentation_return_url: they may frame launched pages.
     frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 

@@ -1,4 +1,4 @@
-"""Demo data for the quick start (SPEC 2.7): created when absent, so running it twice changes nothing."""
+"""Demo data for the quick start: created when absent, so running it twice changes nothing."""
 from __future__ import annotations
 
 import secrets
@@ -111,11 +111,11 @@ def _seed_course(short_name: str, full_name: str, teacher: User, noneditor: User
     first, second = students[0], students[1]
     assignments.save_submission(assignment, first, f"<p>My answer about {subject}, written by {first.first_name}.</p>")
     assignments.save_submission(assignment, second, f"<p>A first draft about {subject}.</p>")
-    if short_name == COURSES[0][0]:  # one graded assignment in the demo (SPEC 2.7)
+    if short_name == COURSES[0][0]:  # one graded assignment in the demo
         gradebook.grade_by_teacher(assignment, first, "85", feedback="Clear and well organised. Well done!",
                                    grader=teacher)
     published = []
-    if short_name == COURSES[0][0]:  # LTI Advantage publications of the course and of its quiz (SPEC 2.7)
+    if short_name == COURSES[0][0]:  # LTI Advantage publications of the course and of its quiz
         published = [publishing.publish(course, replace(publishing.new_values(), target=target)).id
                      for target in ("course", str(quiz_activity.id))]
     return {"id": course.id, "short_name": course.short_name, "full_name": course.full_name,

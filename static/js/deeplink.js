@@ -1,4 +1,4 @@
-/* Published content (SPEC 4.20): "Add to gradebook" needs "Add to course". Ticking a gradebook box ticks its
+/* Published content: "Add to gradebook" needs "Add to course". Ticking a gradebook box ticks its
    course box; unticking a course box (or picking another row when only one item is accepted) unticks its
    gradebook box. The server applies the same rule, so the page works without this file. */
 (function () {

@@ -1,4 +1,4 @@
-/* Publish form (SPEC 4.13): show what applies to the chosen LTI version and switch the registration list
+/* Publish form: show what applies to the chosen LTI version and switch the registration list
    with "Available to". Without this file every field shows and the server ignores what does not apply. */
 (function () {
   "use strict";

@@ -1,4 +1,4 @@
-"""An admin manages users and LTI site settings in Debian's Chromium (SPEC 2.2, 4.2, 4.3)."""
+"""An admin manages users and LTI site settings in Debian's Chromium."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""The Published content page inside an LMS frame (SPEC 4.20, 5.8) in Debian's Chromium: the checkbox coupling
+"""The Published content page inside an LMS frame in Debian's Chromium: the checkbox coupling
 both ways, single choice, and "Add content" auto-posting the signed response to the platform's return URL."""
 import pytest
 from playwright.sync_api import expect

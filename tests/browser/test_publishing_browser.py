@@ -1,5 +1,5 @@
 """A teacher publishes a course and an activity, copies launch details, publishes a legacy tool, and disables and
-re-enables a resource (SPEC 4.12–4.14), in Debian's Chromium."""
+re-enables a resource, in Debian's Chromium."""
 import re
 
 import pytest

@@ -1,5 +1,5 @@
 """In Debian's Chromium: a teacher opens a resource's sync status page, presses "Sync grades now", and after the
-worker has run sees the grades sent to the platform (SPEC 4.15); an admin retries failed sync jobs (4.18)."""
+worker has run sees the grades sent to the platform; an admin retries failed sync jobs."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""The Welcome prompt inside a real cross-site iframe (SPEC 4.19, 5.1 #4, 6.10): an LMS course page served on
+"""The Welcome prompt inside a real cross-site iframe: an LMS course page served on
 `localhost` frames Courseport on `127.0.0.1`, and Debian's Chromium decides what happens to the cookies.
 
 What Chromium does here: it blocks third-party cookies that are not partitioned. Over HTTPS Courseport's

@@ -1,4 +1,4 @@
-"""Content selection end to end (SPEC 5.8, checklist "Deep linking"): Courseport served over HTTP, an independent
+"""Content selection end to end (checklist "Deep linking"): Courseport served over HTTP, an independent
 platform (lti1p3platform) driving login → deep-linking request → Published content → response, verifying the
 response JWT against the tool's /lti/jwks fetched over HTTP, and then launching every returned link.
 """

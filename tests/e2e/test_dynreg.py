@@ -1,4 +1,4 @@
-"""Dynamic registration (SPEC 5.9) over real HTTP against an independent test platform.
+"""Dynamic registration over real HTTP against an independent test platform.
 
 The platform (tests/e2e/platform_server.py) records what it received; the assertions are on that and on
 what Courseport stored.
@@ -172,7 +172,7 @@ def test_registered_platform_issues_a_token_for_our_key(live_server, platform, d
 
 
 def assert_refused(live_server, draft, response, status: int, message: str) -> None:
-    """The SPEC message, the status, the start-again advice and a Close button; the draft is untouched."""
+    """The message, the status, the start-again advice and a Close button; the draft is untouched."""
     assert response.status_code == status, response.text
     html = response.text
     assert message in html

@@ -1,4 +1,4 @@
-"""`validate_launch` as the deep-linking endpoint will use it (SPEC 5.2 #15, #20): a real login and platform
+"""`validate_launch` as the deep-linking endpoint will use it: a real login and platform
 token for the Deep linking URL, validated with message type LtiDeepLinkingRequest."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """LTI 1.3 launches end to end: Courseport on a real HTTP server, an lti1p3platform platform signing the tokens
-and serving its keys, requests.Session browsers following the real redirects (SPEC 5.1–5.7, 4.19)."""
+and serving its keys, requests.Session browsers following the real redirects."""
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +39,7 @@ def test_student_is_created_enrolled_and_lands_embedded_in_the_activity(world):
                       nrps_url="https://lms.school.example/api/members")
     result = browser.launch(world.platform, hint)
 
-    # What the platform received at its authentication URL (SPEC 5.1 #7).
+    # What the platform received at its authentication URL.
     auth = world.platform.auth_requests()[-1]
     assert {key: auth[key] for key in ("scope", "response_type", "response_mode", "prompt", "client_id",
                                        "redirect_uri", "login_hint", "lti_message_hint")} == {

@@ -1,4 +1,4 @@
-"""Every refused login and launch (SPEC 5.1–5.6, 9 "Negative cases"): the exact message and status, one
+"""Every refused login and launch (9 "Negative cases"): the exact message and status, one
 launch-log row with a cause and fix, and nothing else written (except the consumed login state and, when
 held, the pending deployment)."""
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _assert_refused(world: World, response, status: int, message: str, check_cod
     assert f"Reference: {row.id}" in text
     assert row.outcome in ("failure", "pending") and row.check_code == check_code
     assert row.cause and row.fix and "{" not in row.cause + row.fix
-    # The platform keyset cache may be filled: it is the platform's key material, not launch data (SPEC 6.7).
+    # The platform keyset cache may be filled: it is the platform's key material, not launch data.
     assert changed_tables(before, row_counts(world)) <= allowed | {"launch_log", "platform_keyset"}
     return row
 

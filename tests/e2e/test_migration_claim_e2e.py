@@ -1,4 +1,4 @@
-"""LTI 1.1 → 1.3 migration end to end (SPEC 5.18): a user who came in over LTI 1.1 launches over LTI 1.3 from a
+"""LTI 1.1 → 1.3 migration end to end: a user who came in over LTI 1.1 launches over LTI 1.3 from a
 platform whose id_token carries a signed lti1p1 claim, and keeps the 1.1 account. The platform is independent
 code (lti1p3platform keys and signing, served by tests/e2e/platform_server.py); the claim is signed here with
 the standard library, as an LMS would."""

@@ -1,4 +1,4 @@
-"""Test connection (SPEC 4.6.2, 6.16) against the independent test platform: keyset step and token step.
+"""Test connection against the independent test platform: keyset step and token step.
 
 The platform's token endpoint is lti1p3platform's, which verifies our client assertion against our JWKS URL
 over HTTP, so a passing token step proves the whole chain.

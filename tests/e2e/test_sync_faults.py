@@ -1,4 +1,4 @@
-"""Grade sync under platform faults (SPEC 5.10, 5.11 #8, 8.1): errors, timeouts, 401s, rate limits, killed and
+"""Grade sync under platform faults: errors, timeouts, 401s, rate limits, killed and
 concurrent workers. Time is moved forward by making backed-off jobs due, never by sleeping."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Grade sync (SPEC 5.11) end to end: grades recorded in Courseport, sent by the worker, checked on what the
+"""Grade sync end to end: grades recorded in Courseport, sent by the worker, checked on what the
 independent platform (lti1p3platform behind tests/e2e/ags_platform.py) received."""
 from __future__ import annotations
 

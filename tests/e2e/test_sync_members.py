@@ -1,4 +1,4 @@
-"""Member sync (SPEC 5.12) end to end against the independent test platform's NRPS service."""
+"""Member sync end to end against the independent test platform's NRPS service."""
 from __future__ import annotations
 
 import hashlib

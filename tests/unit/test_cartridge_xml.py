@@ -1,4 +1,4 @@
-"""The cartridge document (SPEC 5.16) parsed by an XML parser: namespaces, elements, escaping."""
+"""The cartridge document parsed by an XML parser: namespaces, elements, escaping."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree

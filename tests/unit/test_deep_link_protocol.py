@@ -1,4 +1,4 @@
-"""The deep-linking protocol rules of SPEC 5.8 #4–#5 that do not need a request: reading the platform's settings,
+"""The deep-linking protocol rules of #5 that do not need a request: reading the platform's settings,
 the presentation target, line items and the response claims."""
 from decimal import Decimal
 

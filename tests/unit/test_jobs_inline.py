@@ -1,4 +1,4 @@
-"""COURSEPORT_JOBS_INLINE (config JOBS_INLINE): one worker thread in the development server only (SPEC 8.1)."""
+"""COURSEPORT_JOBS_INLINE (config JOBS_INLINE): one worker thread in the development server only."""
 from __future__ import annotations
 
 import threading

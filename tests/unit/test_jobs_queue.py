@@ -1,4 +1,4 @@
-"""The outbox itself (SPEC 7.3 sync_job, 8.1): dedupe, claiming, back-off, lock expiry, sweeps, housekeeping."""
+"""The outbox itself: dedupe, claiming, back-off, lock expiry, sweeps, housekeeping."""
 from __future__ import annotations
 
 import random

@@ -1,4 +1,4 @@
-"""LTI 1.1 launch verification (SPEC 5.13 #1–#7) against launches signed by oauthlib's own Client."""
+"""LTI 1.1 launch verification against launches signed by oauthlib's own Client."""
 from __future__ import annotations
 
 import time

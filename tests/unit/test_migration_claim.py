@@ -1,4 +1,4 @@
-"""The lti1p1 migration claim verifier (SPEC 5.18, 5.2 #22): both sign encodings, constant-time, any secret."""
+"""The lti1p1 migration claim verifier: both sign encodings, constant-time, any secret."""
 from __future__ import annotations
 
 import base64

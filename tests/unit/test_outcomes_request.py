@@ -1,4 +1,4 @@
-"""Basic Outcomes requests (SPEC 5.14) as a consumer receives them: POX body, OAuth signature, body hash."""
+"""Basic Outcomes requests as a consumer receives them: POX body, OAuth signature, body hash."""
 from __future__ import annotations
 
 from decimal import Decimal

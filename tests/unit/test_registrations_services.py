@@ -1,4 +1,4 @@
-"""note_unknown_deployment (SPEC 5.2 #14, 6.4): the one write a refused launch may make."""
+"""note_unknown_deployment: the one write a refused launch may make."""
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,4 @@
-"""The rich-text allowlist (SPEC 2.4): what teachers may write survives, anything executable never does."""
+"""The rich-text allowlist: what teachers may write survives, anything executable never does."""
 import pytest
 
 from app.services.courses.richtext import sanitise

@@ -1,4 +1,4 @@
-"""One course with a person in every role of the SPEC 2.3 matrix, shared by the course, activity and gradebook tests."""
+"""One course with a person in every role of the course permission matrix, shared by the course, activity and gradebook tests."""
 from __future__ import annotations
 
 import html

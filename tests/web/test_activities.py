@@ -1,4 +1,4 @@
-"""Activities (SPEC 2.4): forms, permissions, sanitising, page completion, deletion; quizzes and assignments."""
+"""Activities: forms, permissions, sanitising, page completion, deletion; quizzes and assignments."""
 from decimal import Decimal
 
 import pytest

@@ -1,4 +1,4 @@
-"""Admin user management (SPEC 2.1, 2.2): list, search, create, edit, suspend, reset password, unlink."""
+"""Admin user management: list, search, create, edit, suspend, reset password, unlink."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""GET /lti/v1/cartridge/{tool_id}/{token}.xml (SPEC 5.16)."""
+"""GET /lti/v1/cartridge/{tool_id}/{token}.xml."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree

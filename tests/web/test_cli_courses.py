@@ -1,4 +1,4 @@
-"""`flask --app wsgi courses …` and `demo seed` (SPEC 8.2, 2.7): same rules and messages as the screens."""
+"""`flask --app wsgi courses …` and `demo seed`: same rules and messages as the screens."""
 import json
 from decimal import Decimal
 

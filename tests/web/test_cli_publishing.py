@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti publish` and `lti published …` (SPEC 8.2), with --json."""
+"""`flask --app wsgi lti publish` and `lti published …`, with --json."""
 import json
 import re
 import uuid

@@ -1,4 +1,4 @@
-"""`flask --app wsgi users …` (SPEC 8.2): same rules and messages as the admin screens, --json everywhere."""
+"""`flask --app wsgi users …`: same rules and messages as the admin screens, --json everywhere."""
 from __future__ import annotations
 
 import json

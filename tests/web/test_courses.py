@@ -1,4 +1,4 @@
-"""Courses (SPEC 2.3): list, course page, admin CRUD, participants and enrolment, the dashboard."""
+"""Courses: list, course page, admin CRUD, participants and enrolment, the dashboard."""
 from decimal import Decimal
 
 import pytest

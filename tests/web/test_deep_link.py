@@ -1,4 +1,4 @@
-"""Content selection through the test client (SPEC 4.20, 5.2 #15/#20, 5.8, 9): the deep-linking request checks,
+"""Content selection through the test client: the deep-linking request checks,
 accounts in mode 3, the Published content page, and the signed response with its negative cases.
 
 The platform is real (tests/e2e/deep_link_platform.py on lti1p3platform, serving its JWKS over HTTP); the browser
@@ -277,7 +277,7 @@ def test_learners_and_non_editing_teachers_have_nothing_to_pick(client, lms, who
     assert verified(client, token, platform)[1][DL + "content_items"] == []
 
 
-# The request's checks (SPEC 5.2 #15, #20; 5.8 #1) --------------------------------------------------------------
+# The request's checks --------------------------------------------------------------
 @pytest.mark.parametrize("message, expected", [
     (DeepLinkingRequest(omit_settings=True), "Missing Deep Linking Settings"),
     (DeepLinkingRequest(settings={"deep_link_return_url": None}), "Missing Deep Linking Return URL"),
@@ -310,7 +310,7 @@ def test_a_resource_link_request_at_the_deep_linking_url_is_refused(client, lms)
     assert stored_launches() == 0
 
 
-# Accounts: always mode 3 (SPEC 5.8 #2) --------------------------------------------------------------------------
+# Accounts: always mode 3 --------------------------------------------------------------------------
 def test_unbound_teacher_links_an_existing_account_first(client, lms):
     platform, catalogue = lms
     posted = launch(client, platform, TEACHER)

@@ -1,4 +1,4 @@
-"""Gradebook and completion (SPEC 2.5): record_grade, course totals, the teacher view, My grades, completion."""
+"""Gradebook and completion: record_grade, course totals, the teacher view, My grades, completion."""
 from datetime import timedelta
 from decimal import Decimal
 
@@ -179,7 +179,7 @@ def test_my_grades_shows_own_grades_range_feedback_and_total(client, db, world):
     page = client.get(f"/course/{world.course.id}/grades/me").get_data(as_text=True)
     assert "My grades" in page and "Solid argument" in page and "0–30" in page
     assert "Secret task" not in page
-    # (21 + 10) ÷ (10 + 30 + 10) × 100 = 62: hidden activities still count towards the total (SPEC 2.5)
+    # (21 + 10) ÷ (10 + 30 + 10) × 100 = 62: hidden activities still count towards the total
     assert '<td class="course-total">62</td>' in page
     quiz_row = page[page.index("Quiz 1"):]
     assert quiz_row[:quiz_row.index("</tr>")].count("<td>-</td>") == 1  # the other student's 10 is not shown

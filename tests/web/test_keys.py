@@ -1,4 +1,4 @@
-"""Tool keys (SPEC 4.10, 6.9): the JWKS endpoint, rotation with a grace period, the admin page and the CLI.
+"""Tool keys: the JWKS endpoint, rotation with a grace period, the admin page and the CLI.
 
 Tokens are verified with PyJWT's PyJWK built from what /lti/jwks served, not with our own key objects.
 """

@@ -1,4 +1,4 @@
-"""The OIDC login's cookie probe over HTTPS (SPEC 5.1 #4–5, 6.10, 4.21): two test cookies, the method that
+"""The OIDC login's cookie probe over HTTPS: two test cookies, the method that
 worked, the state cookie's attributes, and the cookie notice when nothing works."""
 from __future__ import annotations
 

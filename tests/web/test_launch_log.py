@@ -1,4 +1,4 @@
-"""The admin's launch log (SPEC 4.17): list with filters, detail with cause and fix, admins only, never framed."""
+"""The admin's launch log: list with filters, detail with cause and fix, admins only, never framed."""
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti launches list [--failed] [--limit N] [--json]` (SPEC 8.2): the launch log (4.17)."""
+"""`flask --app wsgi lti launches list [--failed] [--limit N] [--json]`: the launch log."""
 from __future__ import annotations
 
 import json

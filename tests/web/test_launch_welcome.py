@@ -1,4 +1,4 @@
-"""The "Welcome!" account prompt (SPEC 4.19, 9.3): linking only with a password proven in the launch's own
+"""The "Welcome!" account prompt: linking only with a password proven in the launch's own
 browser session, creation only when offered, and the refusals. Launches come from a real lti1p3platform
 platform (its JWKS over HTTP); the browser is the Flask test client."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Legacy member synchronisation (SPEC 5.15) against a consumer that verifies every signed request: the LTI 1.1
+"""Legacy member synchronisation against a consumer that verifies every signed request: the LTI 1.1
 memberships extension and the LTI 2 memberships service, provisioning modes, enrolment, unenrolment and the
 empty-roster safety, and failures retried like grade jobs."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""POST /lti/v1/launch/{tool_id} refusals (SPEC 5.13, 9 negative cases): each gives its SPEC message and a 4xx
+"""POST /lti/v1/launch/{tool_id} refusals (9 negative cases): each gives its message and a 4xx
 page (or, after a verified signature, goes back to the LMS with lti_errormsg), logs one row, writes nothing else.
 
 The test client arrives as http://localhost while the public base URL is http://127.0.0.1:5000, so every

@@ -1,4 +1,4 @@
-"""POST /lti/v2/register/{tool_id}/{token} (SPEC 5.17) against a consumer serving a profile and a ToolProxy
+"""POST /lti/v2/register/{tool_id}/{token} against a consumer serving a profile and a ToolProxy
 endpoint over real HTTP; what the consumer RECEIVED is checked, and nothing is saved on failure."""
 from __future__ import annotations
 

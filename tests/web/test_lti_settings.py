@@ -1,4 +1,4 @@
-"""User default values (SPEC 4.2), LTI settings (SPEC 4.3), their CLI (SPEC 8.2) and the LTI admin navigation."""
+"""User default values, LTI settings, their CLI and the LTI admin navigation."""
 from __future__ import annotations
 
 import json

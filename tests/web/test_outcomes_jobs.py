@@ -1,4 +1,4 @@
-"""Basic Outcomes jobs (SPEC 5.14): grade-change trigger, skips with the SPEC messages, completion gate, change
+"""Basic Outcomes jobs: grade-change trigger, skips with their messages, completion gate, change
 detection, failures, the sweep, "Sync grades now" and the sync status page — against a consumer that verifies
 every request it receives."""
 from __future__ import annotations

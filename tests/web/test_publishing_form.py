@@ -1,4 +1,4 @@
-"""The publish form (SPEC 4.13): defaults, every field's validation, create and edit."""
+"""The publish form: defaults, every field's validation, create and edit."""
 import re
 import uuid
 
@@ -298,7 +298,7 @@ def test_form_without_csrf_is_refused(teacher_client, setup):
 
 def test_editing_a_deleted_activity_publication_asks_for_a_new_target(teacher_client, setup, db):
     resource = make_resource(setup.course, setup.quiz, name="Old quiz link", enabled=False)
-    setup.quiz.course.activities.remove(setup.quiz)  # the activity goes; the publication stays, as SPEC 2.4 says
+    setup.quiz.course.activities.remove(setup.quiz)  # the activity goes; the publication stays
     db.session.commit()
     url = f"/course/{setup.course.id}/lti/{resource.id}/edit"
     assert _selected(teacher_client.get(url).get_data(as_text=True), "target") == "Deleted activity"

@@ -1,4 +1,4 @@
-"""Tool registration screens (SPEC 4.4–4.9, 4.11): list, register, tabs, edit, delete, deployments, guides."""
+"""Tool registration screens: list, register, tabs, edit, delete, deployments, guides."""
 from __future__ import annotations
 
 import html
@@ -96,7 +96,7 @@ def test_unknown_and_foreign_ids_are_404(admin_client, db):
     assert admin_client.get(f"/admin/lti/registrations/{first.id}/guide/moodle2").status_code == 404
 
 
-# List (4.4) -----------------------------------------------------------------------------------------------
+# List -----------------------------------------------------------------------------------------------
 
 def test_empty_list(admin_client):
     page = text(admin_client.get("/admin/lti/registrations"))
@@ -132,7 +132,7 @@ def test_list_rows(admin_client, db):
     assert f'href="/admin/lti/registrations/{pending.id}/delete" title="Delete"><img' in page
 
 
-# Register a platform (4.5) ---------------------------------------------------------------------------------
+# Register a platform ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, message", [("", "Required"), ("   ", "Required"), ("x" * 256, "Maximum of 255 characters")])
 def test_register_validation(admin_client, db, name, message):
@@ -169,7 +169,7 @@ def test_login_ids_differ(db):
     assert draft("One").login_id != draft("Two").login_id
 
 
-# Registration view (4.6) -----------------------------------------------------------------------------------
+# Registration view -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("query, active", [("", "platformdetails"), ("?tab=nonsense", "platformdetails"),
                                            ("?tab=tooldetails", "tooldetails"),
@@ -270,7 +270,7 @@ def test_platform_details_tab(admin_client, db):
     assert ">Test connection</button>" in text(admin_client.get(f"/admin/lti/registrations/{active.id}"))
 
 
-# Edit platform details (4.7) --------------------------------------------------------------------------------
+# Edit platform details --------------------------------------------------------------------------------
 
 def test_edit_form_labels_and_help(admin_client, db):
     registration = draft("Canvas")
@@ -354,7 +354,7 @@ def test_same_issuer_different_client_ids_are_allowed(admin_client, db):
     assert post_form(admin_client, f"/admin/lti/registrations/{registration.id}/edit", values).status_code == 302
 
 
-# Delete a registration (4.8) --------------------------------------------------------------------------------
+# Delete a registration --------------------------------------------------------------------------------
 
 def launch_traces(db, deployment: Deployment, tag: str) -> dict[str, int]:
     """What launches through a deployment leave behind: context, link, LTI user, enrolment, grade, queued job."""
@@ -426,7 +426,7 @@ def test_delete_registration_cascades_and_keeps_accounts(admin_client, db):
     assert db.session.get(User, gone["user"]) is not None and count(db, Grade) == 2
 
 
-# Deployments (4.6.3, 4.9) ---------------------------------------------------------------------------------
+# Deployments ---------------------------------------------------------------------------------
 
 def test_deployments_tab_empty_and_listed(admin_client, db):
     registration = draft()
@@ -521,7 +521,7 @@ def test_delete_deployment_confirmation_and_cascade(admin_client, db):
     assert db.session.get(User, gone["user"]) is not None and count(db, Grade) == 2
 
 
-# Pending approval (4.6.3, 6.4) -------------------------------------------------------------------------------
+# Pending approval -------------------------------------------------------------------------------
 
 def test_unknown_deployments_are_held_then_approved_or_ignored(admin_client, db):
     registration = make_registration(deployment_ids=())
@@ -572,7 +572,7 @@ def test_ignoring_an_active_deployment_is_refused(admin_client, db):
     assert db.session.get(Deployment, deployment.id).status == "active"
 
 
-# Setup guides (4.11) ------------------------------------------------------------------------------------------
+# Setup guides ------------------------------------------------------------------------------------------
 
 def test_guides_index(admin_client, db):
     assert "Register a platform first" in text(admin_client.get("/admin/lti/guides"))

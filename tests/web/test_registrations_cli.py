@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti registrations|deployments …` (SPEC 8.2): same rules and messages as the screens."""
+"""`flask --app wsgi lti registrations|deployments …`: same rules and messages as the screens."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""`flask --app wsgi lti sync grades|members`, `lti worker --once`, `lti jobs …` (SPEC 8.2)."""
+"""`flask --app wsgi lti sync grades|members`, `lti worker --once`, `lti jobs …`."""
 from __future__ import annotations
 
 import json

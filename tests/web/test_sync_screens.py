@@ -1,4 +1,4 @@
-"""The sync status page (SPEC 4.15) and Site administration > Sync jobs (4.18): permissions, CSRF, content."""
+"""The sync status page and Site administration > Sync jobs: permissions, CSRF, content."""
 from __future__ import annotations
 
 import html

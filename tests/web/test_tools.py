@@ -1,4 +1,4 @@
-"""Course page "Published as LTI tools" (SPEC 4.12), enable/disable/delete (4.14) and who may do what (2.3)."""
+"""Course page "Published as LTI tools", enable/disable/delete and who may do what."""
 import re
 
 import pytest

@@ -1,4 +1,4 @@
-"""Site administration > Published resources (SPEC 4.16): every published resource on the site."""
+"""Site administration > Published resources: every published resource on the site."""
 import re
 
 from app.extensions import db as _db

@@ -1,4 +1,4 @@
-"""Site administration home and user management (SPEC 2.2)."""
+"""Site administration home and user management."""
 from __future__ import annotations
 
 from typing import Any

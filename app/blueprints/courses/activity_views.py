@@ -1,4 +1,4 @@
-"""Adding, editing, deleting and viewing activities (SPEC 2.4)."""
+"""Adding, editing, deleting and viewing activities."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -110,7 +110,7 @@ def view_activity(activity_id: int):
     if activity.type == "assignment":
         return render_assignment(activity, activity_context(activity))
     context = activity_context(activity)
-    # Viewing is what completes a page (SPEC 2.4): the one write a GET makes, and only the first time. The page
+    # Viewing is what completes a page: the one write a GET makes, and only the first time. The page
     # is rendered first because a commit expires every loaded row, which the template would then load again.
     completed = context["student"] and completion.mark_complete(activity, current_user)
     page = render_template("courses/page.html", **context)

@@ -1,4 +1,4 @@
-"""Assignment screens: the student's online text, the teacher's submission list and grading (SPEC 2.4)."""
+"""Assignment screens: the student's online text, the teacher's submission list and grading."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for

@@ -1,4 +1,4 @@
-"""The teacher gradebook and a student's "My grades" (SPEC 2.5)."""
+"""The teacher gradebook and a student's "My grades"."""
 from __future__ import annotations
 
 from flask import render_template

@@ -1,4 +1,4 @@
-"""Participants: who is in a course, and manual enrolment and unenrolment by teachers and admins (SPEC 2.3)."""
+"""Participants: who is in a course, and manual enrolment and unenrolment by teachers and admins."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for

@@ -1,4 +1,4 @@
-"""Quiz screens: the question editor, the quiz page, and answering or reviewing an attempt (SPEC 2.4)."""
+"""Quiz screens: the question editor, the quiz page, and answering or reviewing an attempt."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for

@@ -1,4 +1,4 @@
-"""Course list, course page and course CRUD (SPEC 2.3); the other course screens live beside this module."""
+"""Course list, course page and course CRUD; the other course screens live beside this module."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for

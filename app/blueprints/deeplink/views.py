@@ -1,4 +1,4 @@
-"""Content selection (Deep Linking 2.0, SPEC 4.20, 5.8): the platform's LtiDeepLinkingRequest, the "Published
+"""Content selection (Deep Linking 2.0): the platform's LtiDeepLinkingRequest, the "Published
 content" page, and the signed response auto-posted back to the platform.
 
 Only the protocol POST /lti/deeplink is CSRF-exempt (state, nonce and the platform's signature protect it). The
@@ -88,7 +88,7 @@ def _welcome(launch: LaunchData):
 @bp.post("/lti/deeplink")
 @csrf.exempt
 def request_content():
-    """Deep linking URL: validate the LtiDeepLinkingRequest (SPEC 5.2, 5.8 #1), then sign in or ask (5.8 #2)."""
+    """Deep linking URL: validate the LtiDeepLinkingRequest, then sign in or ask."""
     settings = lti_settings()
     try:
         launch = validate_launch(leeway=settings["clock_leeway"], message_type=DEEP_LINKING_REQUEST)
@@ -123,7 +123,7 @@ def request_content():
 
 
 def _hand_off(launch: LaunchData, settings: dict):
-    """The frame cannot keep a session (or embedding is off): the selection continues in a new window (4.21)."""
+    """The frame cannot keep a session (or embedding is off): the selection continues in a new window."""
     store_launch(launch, bind=False)
     token = create_handoff(launch)
     db.session.commit()
@@ -145,7 +145,7 @@ def _selection_page(launch: LaunchData, dl_settings: DeepLinkSettings, user: Use
 
 @bp.get("/lti/deeplink/<launch_id>")
 def selection(launch_id: str):
-    """The "Published content" page (SPEC 4.20), reached after the request or the Welcome page."""
+    """The "Published content" page, reached after the request or the Welcome page."""
     settings = lti_settings()
     try:
         launch = _restore(launch_id)
@@ -163,7 +163,7 @@ def selection(launch_id: str):
 
 @bp.post("/lti/deeplink/<launch_id>/respond")
 def respond(launch_id: str):
-    """Build, sign and auto-post the response (SPEC 5.8 #4–#6). The launch is used up before anything is signed,
+    """Build, sign and auto-post the response. The launch is used up before anything is signed,
     so a replayed form, a second tab or a reload gets the error page instead of a second response."""
     settings = lti_settings()
     kind = launch_log.KIND_DEEP_LINKING_RESPONSE

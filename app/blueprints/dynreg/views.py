@@ -1,4 +1,4 @@
-"""The tool's public LTI endpoints for registration: our keyset and dynamic registration (SPEC 3.2, 4.10, 5.9)."""
+"""The tool's public LTI endpoints for registration: our keyset and dynamic registration."""
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, render_template, request

@@ -1,5 +1,5 @@
-"""LTI 1.3 OIDC login, resource launch, resume and new-window handoff (SPEC 5.1–5.7, 4.21), and the admin's
-launch log (4.17).
+"""LTI 1.3 OIDC login, resource launch, resume and new-window handoff, and the admin's
+launch log.
 
 The protocol POSTs are cross-site and CSRF-exempt; state, nonce and the platform's signature protect them.
 Validation and `lti_launch.begin` write nothing before they can refuse except the consumed login state, so a
@@ -50,7 +50,7 @@ def _error_page(error: LtiError, reference: int | None):
 
 def _refuse(kind: str, error: LtiError, settings: dict, *, validating: bool = False):
     """Log the refusal and show the LTI error page. While validating, an unknown deployment is held for
-    approval (or only logged) per the site's policy (SPEC 5.2 #14)."""
+    approval (or only logged) per the site's policy."""
     error, row = lti_launch.record_refusal(kind, error, _attempt(), settings, validating=validating)
     db.session.commit()
     _framed(settings)
@@ -117,7 +117,7 @@ def _proceed(launch: LaunchData, settings: dict, *, stored: bool):
 @bp.post("/lti/launch")
 @csrf.exempt
 def launch():
-    """Tool URL: validate the platform's id_token (SPEC 5.2), then sign in, enrol and land (5.3–5.7)."""
+    """Tool URL: validate the platform's id_token, then sign in, enrol and land."""
     settings = lti_settings()
     try:
         data = validate_launch(leeway=settings["clock_leeway"])
@@ -137,7 +137,7 @@ def launch():
 
 
 def _hand_off(launch: LaunchData, settings: dict):
-    """The frame cannot keep a session (or embedding is off): continue in a new top-level window (4.21)."""
+    """The frame cannot keep a session (or embedding is off): continue in a new top-level window."""
     lti_launch.check_usable(launch)
     _log_accepted(launch)
     store_launch(launch, bind=False)
@@ -180,7 +180,7 @@ def frame_launched_pages() -> None:
         allow_framing(origins)
 
 
-# Launch log (SPEC 4.17) --------------------------------------------------------------------------------------
+# Launch log --------------------------------------------------------------------------------------
 def _date_arg(name: str) -> date | None:
     try:
         return date.fromisoformat(request.args.get(name, ""))

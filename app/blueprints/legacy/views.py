@@ -1,4 +1,4 @@
-"""Legacy LTI endpoints (SPEC 5.13, 5.16, 5.17) and the admin list of legacy consumers (3.3).
+"""Legacy LTI endpoints and the admin list of legacy consumers.
 
 The launch and registration POSTs come cross-site from an LMS, so they are CSRF-exempt: the launch is protected
 by its OAuth 1.0a signature and nonce, the registration by the resource's unguessable token.
@@ -62,7 +62,7 @@ def _refuse(error: LtiError, settings: dict, return_url: str | None = None, **fi
 @bp.post("/lti/v1/launch/<int:tool_id>")
 @csrf.exempt
 def launch(tool_id: int):
-    """Legacy Launch URL: verify the OAuth 1.0a launch (SPEC 5.13), then provision, enrol and land exactly as an
+    """Legacy Launch URL: verify the OAuth 1.0a launch, then provision, enrol and land exactly as an
     LTI 1.3 launch does (the Welcome page included)."""
     settings = lti_settings()
     form = request.form
@@ -89,7 +89,7 @@ def launch(tool_id: int):
 
 
 def _open_tool(data: LaunchData, settings: dict):
-    """Frame embedding is off (SPEC 5.6 #5): the launch continues in a new window through the same one-time
+    """Frame embedding is off: the launch continues in a new window through the same one-time
     handoff as an LTI 1.3 launch, which provisions and enrols there."""
     data.log_id = launch_log.record(KIND_LAUNCH, launch_log.SUCCESS, _attempt(), **_log_fields(data)).id
     store_launch(data, bind=False)

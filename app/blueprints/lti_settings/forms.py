@@ -1,5 +1,5 @@
-"""LTI settings (SPEC 4.3) and user default values (SPEC 4.2). Fields are text: app.services.platforms.settings turns
-them into values and gives the SPEC messages, shared with `flask lti settings|defaults set`."""
+"""LTI settings and user default values. Fields are text: app.services.platforms.settings turns
+them into values and gives the messages, shared with `flask lti settings|defaults set`."""
 from __future__ import annotations
 
 from typing import Any
@@ -65,7 +65,7 @@ HELP_LTI_SETTINGS = {
 
 
 class UserDefaultsForm(ProfileFieldsForm):
-    """The same fields as an account's profile; they seed new publish forms (SPEC 4.13)."""
+    """The same fields as an account's profile; they seed new publish forms."""
 
 
 HELP_USER_DEFAULTS = {

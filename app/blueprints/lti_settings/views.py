@@ -1,4 +1,4 @@
-"""Site administration > Publish as LTI tool: User default values (SPEC 4.2) and LTI settings (SPEC 4.3)."""
+"""Site administration > Publish as LTI tool: User default values and LTI settings."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for

@@ -3,7 +3,7 @@ from wtforms import PasswordField, StringField
 
 
 class LinkForm(FlaskForm):
-    """Signed in with a manual account: its password confirms the link (SPEC 9.3)."""
+    """Signed in with a manual account: its password confirms the link."""
 
     password = PasswordField("Password", render_kw={"autocomplete": "current-password"})
 

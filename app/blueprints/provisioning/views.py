@@ -1,4 +1,4 @@
-"""The "Welcome!" account prompt (SPEC 4.19): a first launch in a prompt mode links an existing account (its
+"""The "Welcome!" account prompt: a first launch in a prompt mode links an existing account (its
 password proven in this browser session) or creates one, then continues the launch."""
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _link(launch: LaunchData, settings: dict, form: LinkForm | LinkLoginForm):
     try:
         user = accounts.authenticate(username, form.password.data or "", request.remote_addr or "")
     except ServiceError as error:
-        db.session.commit()  # the throttle counts the failed attempt (SPEC 2.1)
+        db.session.commit()  # the throttle counts the failed attempt
         return _welcome(launch, settings, error=error.message, status=error.status, form=form)
     try:
         provisioning.link_account(user, launch, settings)

@@ -1,4 +1,4 @@
-"""Site administration > Publish as LTI tool > Tool registration, Tool keys and Setup guides (SPEC 4.4–4.11)."""
+"""Site administration > Publish as LTI tool > Tool registration, Tool keys and Setup guides."""
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -211,7 +211,7 @@ DEPLOYMENT_DECISIONS = {"approve": (platforms.approve_deployment, "Deployment ap
 @bp.post("/registrations/<int:registration_id>/deployments/<int:deployment_pk>/<any(approve, ignore):decision>")
 @admin_required
 def decide_deployment(registration_id: int, deployment_pk: int, decision: str):
-    """Approve or ignore a deployment held for approval (SPEC 4.6.3)."""
+    """Approve or ignore a deployment held for approval."""
     registration = _registration(registration_id)
     act, message = DEPLOYMENT_DECISIONS[decision]
     try:

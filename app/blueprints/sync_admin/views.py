@@ -1,6 +1,6 @@
-"""Synchronisation screens: a resource's sync status with "Sync now" (SPEC 4.15) and the site's sync jobs (4.18).
+"""Synchronisation screens: a resource's sync status with "Sync now" and the site's sync jobs.
 
-Jobs only get queued here; the worker process sends them (8.1).
+Jobs only get queued here; the worker process sends them.
 """
 from __future__ import annotations
 

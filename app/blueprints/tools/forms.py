@@ -1,4 +1,4 @@
-"""The publish form (SPEC 4.13). It parses and renders; every rule lives in services.publishing."""
+"""The publish form. It parses and renders; every rule lives in services.publishing."""
 from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo

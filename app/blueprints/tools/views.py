@@ -1,5 +1,5 @@
-"""Published as LTI tools: the course page, the publish form, enable/disable/delete (SPEC 4.12–4.14) and the
-site-wide list of published resources (4.16)."""
+"""Published as LTI tools: the course page, the publish form, enable/disable/delete and the
+site-wide list of published resources."""
 from __future__ import annotations
 
 from typing import Any

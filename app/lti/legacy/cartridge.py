@@ -1,4 +1,4 @@
-"""The IMS basic LTI link cartridge (SPEC 5.16): what an LMS reads to configure a legacy resource by URL."""
+"""The IMS basic LTI link cartridge: what an LMS reads to configure a legacy resource by URL."""
 from __future__ import annotations
 
 import html
@@ -40,7 +40,7 @@ def plain_text(rich_html: str | None) -> str:
 
 
 def cartridge_xml(values: CartridgeValues) -> str:
-    """The SPEC 5.16 document, every value XML-escaped."""
+    """The cartridge document, every value XML-escaped."""
     e = {name: escape(getattr(values, name)) for name in (
         "title", "description", "launch_url", "icon_url", "vendor_code", "vendor_name", "vendor_description",
         "vendor_url")}

@@ -1,6 +1,6 @@
-"""LTI 1.1 basic launch verification (SPEC 5.13 #1–#7): oauthlib checks the signature, we check the rest.
+"""LTI 1.1 basic launch verification: oauthlib checks the signature, we check the rest.
 
-The checks run in the SPEC's order, which is not oauthlib's: oauthlib would reject a stale timestamp before
+The checks run in our order, which is not oauthlib's: oauthlib would reject a stale timestamp before
 looking at the signature, but a person fixing a launch needs "wrong secret" and "wrong clock" told apart, and a
 nonce must only be spent by a request whose signature verified. So oauthlib gets a validator that defers the
 timestamp and nonce, and both are checked here right after the signature.
@@ -55,7 +55,7 @@ FIX_LAUNCH_URL = "Copy the Launch URL, consumer key and Secret from the course's
 
 
 class LegacyLaunchError(LtiError):
-    """A failed SPEC 5.13 check. `verified` says whether the signature had already been verified, which
+    """A failed legacy launch check. `verified` says whether the signature had already been verified, which
     decides whether the failure may be sent back to the LMS's return URL (never before verification)."""
 
     def __init__(self, message: str, status: int, code: str, cause: str, fix: str, *,
@@ -70,7 +70,7 @@ class LegacyLaunchError(LtiError):
 
 
 def legacy_issuer(consumer_key: str) -> str:
-    """LTI 1.1 identities live beside LTI 1.3 ones under this issuer (SPEC 1.4)."""
+    """LTI 1.1 identities live beside LTI 1.3 ones under this issuer."""
     return f"urn:lti11:{consumer_key}"
 
 
@@ -79,7 +79,7 @@ def launch_url(tool_id: int) -> str:
 
 
 def usable_legacy_resource(tool_id: int, resource: PublishedResource | None = None) -> PublishedResource:
-    """SPEC 5.13 #1, shared by the launch, the cartridge and LTI 2 registration."""
+    """The resource check, shared by the launch, the cartridge and LTI 2 registration."""
     if resource is None:
         resource = db.session.get(PublishedResource, tool_id)
     if resource is None:
@@ -99,7 +99,7 @@ def usable_legacy_resource(tool_id: int, resource: PublishedResource | None = No
 
 
 def resource_by_token(tool_id: int, token: str) -> PublishedResource:
-    """SPEC 5.16: the Cartridge and Registration URLs work only with the resource's own legacy token.
+    """The Cartridge and Registration URLs work only with the resource's own legacy token.
 
     An unknown id gets the same answer as a wrong token, so the URLs reveal nothing about other resources.
     """
@@ -136,7 +136,7 @@ class _Validator(RequestValidator):
         return "dummy"
 
     def check_client_key(self, client_key: str) -> bool:
-        # LMS admins choose any consumer key they like (SPEC 4.12), so no character-set rule applies.
+        # LMS admins choose any consumer key they like, so no character-set rule applies.
         return 0 < len(client_key) <= MAX_KEY_LENGTH
 
     def check_nonce(self, nonce: str) -> bool:
@@ -233,7 +233,7 @@ def _required(form: Mapping[str, str], resource: PublishedResource) -> tuple[str
 
 def validate_launch(tool_id: int, form: Mapping[str, str], params: list[tuple[str, str]],
                     query_string: str = "") -> LaunchData:
-    """Run SPEC 5.13 #1–#7 on a POSTed launch; the nonce is the only row written (and only once verified).
+    """Run #7 on a POSTed launch; the nonce is the only row written (and only once verified).
 
     `form` gives single values for the checks; `params` is every body parameter (repeats included) as
     signed. The signature covers the public launch URL, never the Host the request arrived on.
@@ -314,7 +314,7 @@ def with_params(url: str, params: Mapping[str, str]) -> str:
 
 
 def error_return_url(return_url: str | None, message: str) -> str | None:
-    """Where a failure after a verified signature goes back to the LMS (SPEC 5.13). The caller passes the URL
+    """Where a failure after a verified signature goes back to the LMS. The caller passes the URL
     only once the signature verified: the consumer signed it, so this is no open redirect. Only http(s)."""
     if not return_url or urlsplit(return_url).scheme not in ("http", "https"):
         return None

@@ -1,4 +1,4 @@
-"""Legacy rosters (SPEC 5.15): the LTI 1.1 memberships extension and the LTI 2 memberships service, both
+"""Legacy rosters: the LTI 1.1 memberships extension and the LTI 2 memberships service, both
 OAuth 1.0a signed with oauthlib. Members come back in the names NRPS uses (user_id, roles, given_name,
 family_name, name, email, status) so one set of roster rules applies to every LTI version."""
 from __future__ import annotations

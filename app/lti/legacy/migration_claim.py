@@ -1,4 +1,4 @@
-"""The LTI 1.1 → 1.3 migration claim (SPEC 5.18): proof that a 1.3 platform is the 1.1 consumer we knew.
+"""The LTI 1.1 → 1.3 migration claim: proof that a 1.3 platform is the 1.1 consumer we knew.
 
 The platform signs `oauth_consumer_key & deployment_id & iss & client_id & exp & nonce` with the LTI 1.1 secret.
 Platforms disagree on the encoding of the HMAC (base64 of the digest bytes, or base64 of its hex string), so
@@ -21,7 +21,7 @@ MSG_INVALID_SIGN = "Invalid 'oauth_consumer_key_sign' signature in lti1p1 claim.
 
 
 class MigrationClaimError(Exception):
-    """The claim names a consumer key but does not prove it (SPEC 5.2 #22, status 401)."""
+    """The claim names a consumer key but does not prove it (status 401)."""
 
     status = 401
 
@@ -56,7 +56,7 @@ def sign_matches(sign: str, secret: str, base: str) -> bool:
 
 
 def candidate_secrets(consumer_key: str) -> list[str]:
-    """Every secret this key may use: an LTI 2 consumer's own, else its resource's (SPEC 5.18)."""
+    """Every secret this key may use: an LTI 2 consumer's own, else its resource's."""
     rows: Iterable[tuple[str | None, str | None]] = db.session.execute(
         db.select(Lti11Consumer.secret, PublishedResource.secret)
         .join(PublishedResource, PublishedResource.id == Lti11Consumer.published_resource_id)
@@ -66,7 +66,7 @@ def candidate_secrets(consumer_key: str) -> list[str]:
 
 
 def verify_claim(claims: Mapping[str, Any], client_id: str) -> MigrationClaim | None:
-    """Check the lti1p1 claim of validated id_token claims (SPEC 5.2 #22).
+    """Check the lti1p1 claim of validated id_token claims.
 
     None when there is nothing to migrate (no claim, or no consumer key in it); raises MigrationClaimError
     when a consumer key is named without a valid signature.

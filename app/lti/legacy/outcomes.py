@@ -1,4 +1,4 @@
-"""LTI 1.1 Basic Outcomes (SPEC 5.14): one POX replaceResultRequest, OAuth 1.0a signed with a body hash."""
+"""LTI 1.1 Basic Outcomes: one POX replaceResultRequest, OAuth 1.0a signed with a body hash."""
 from __future__ import annotations
 
 import uuid
@@ -37,7 +37,7 @@ def score(grade: Decimal, grade_max: Decimal) -> str:
 
 
 def replace_result_xml(sourcedid: str, score_text: str, message_id: str | None = None) -> str:
-    """The SPEC 5.14 envelope; the sourcedid is the consumer's opaque value and is escaped, not trusted."""
+    """The replaceResult envelope; the sourcedid is the consumer's opaque value and is escaped, not trusted."""
     message_id = message_id or uuid.uuid4().hex
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <imsx_POXEnvelopeRequest xmlns="{POX_NS}">

@@ -1,4 +1,4 @@
-"""LTI 2.0 tool proxy registration (SPEC 5.17 #2–#4): read the consumer's profile, offer it a tool proxy.
+"""LTI 2.0 tool proxy registration: read the consumer's profile, offer it a tool proxy.
 
 Nothing here writes to the database: the caller saves the consumer only once the consumer accepted the proxy.
 """
@@ -39,7 +39,7 @@ MSG_NO_RETURN_URL = "Return URL was not set."
 
 
 class InvalidRegistrationRequest(Exception):
-    """SPEC 5.17 #1: the POST is not a usable ToolProxyRegistrationRequest; there is nowhere to send it back."""
+    """The POST is not a usable ToolProxyRegistrationRequest; there is nowhere to send it back."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -76,7 +76,7 @@ def parse_request(form: Mapping[str, str]) -> RegistrationRequest:
 
 
 class RegistrationError(Exception):
-    """A SPEC 5.17 failure after the request itself was accepted; `message` goes back to the LMS."""
+    """A registration failure after the request itself was accepted; `message` goes back to the LMS."""
 
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
@@ -156,7 +156,7 @@ def _find_service(profile: Mapping[str, Any], media_type: str, action: str) -> S
 
 
 def required_services(profile: Mapping[str, Any], member_sync: bool) -> dict[str, Service]:
-    """SPEC 5.17 #2: the launch capability, ToolProxy POST, and memberships GET when users are synced."""
+    """The launch capability, ToolProxy POST, and memberships GET when users are synced."""
     if LAUNCH_CAPABILITY not in _as_list(profile.get("capability_offered")):
         raise RegistrationError(MSG_CAPABILITY)
     wanted = [(TOOL_PROXY_TYPE, "POST")] + ([(MEMBERSHIPS_TYPE, "GET")] if member_sync else [])
@@ -169,7 +169,7 @@ def required_services(profile: Mapping[str, Any], member_sync: bool) -> dict[str
 
 def build_tool_proxy(tool: ToolDescription, profile_url: str, services: Mapping[str, Service],
                      shared_secret: str) -> dict[str, Any]:
-    """SPEC 5.17 #3: one resource handler for the resource's legacy launch path."""
+    """One resource handler for the resource's legacy launch path."""
     base_url_choice: dict[str, Any] = {"default_base_url": tool.base_url,
                                        "selector": {"applies_to": ["MessageHandler"]}}
     if tool.base_url.startswith("https://"):
@@ -215,7 +215,7 @@ def build_tool_proxy(tool: ToolDescription, profile_url: str, services: Mapping[
 
 
 def post_tool_proxy(endpoint: str, tool_proxy: Mapping[str, Any], reg_key: str, reg_password: str) -> str:
-    """SPEC 5.17 #4: POST signed with reg_key/reg_password (HMAC-SHA1, body hash); return tool_proxy_guid."""
+    """POST signed with reg_key/reg_password (HMAC-SHA1, body hash); return tool_proxy_guid."""
     body = json.dumps(tool_proxy)
     client = Client(reg_key, client_secret=reg_password, signature_method=SIGNATURE_HMAC_SHA1,
                     signature_type=SIGNATURE_TYPE_AUTH_HEADER)
@@ -248,7 +248,7 @@ def _consumer_details(profile: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def register(tool: ToolDescription, profile_url: str, reg_key: str, reg_password: str) -> Registered:
-    """Run SPEC 5.17 #2–#4 against the consumer; raise RegistrationError with the SPEC message on failure."""
+    """Run #4 against the consumer; raise RegistrationError with the consumer's message on failure."""
     profile = fetch_profile(profile_url)
     services = required_services(profile, tool.member_sync)
     shared_secret = secrets.token_hex(16)

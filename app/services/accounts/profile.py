@@ -1,4 +1,4 @@
-"""Profile fields of an account (SPEC 2.1), which LTI user default values seed (SPEC 4.2, 4.13).
+"""Profile fields of an account, which LTI user default values seed.
 
 One set of choices and checks serves the user form, the site defaults page, the publish form and the CLI.
 """

@@ -1,4 +1,4 @@
-"""Accounts: creation and administration with the SPEC 2.1/2.2 rules, password login with throttling."""
+"""Accounts: creation and administration rules, password login with throttling."""
 from __future__ import annotations
 
 import math
@@ -83,7 +83,7 @@ def validate_account_fields(*, username: str | None, email: str, first_name: str
 def create_user(username: str, password: str, *, email: str, first_name: str, last_name: str,
                 is_site_admin: bool = False, suspended: bool = False,
                 profile: Mapping[str, Any] | None = None) -> User:
-    """Create a manual (password) account. Raises ValidationErrors with SPEC 2.1 messages.
+    """Create a manual (password) account. Raises ValidationErrors naming each bad field.
 
     `profile` holds any of the profile fields (email visibility, city, country, timezone, lang,
     institution) as form or CLI text; missing ones keep the model defaults.
@@ -133,7 +133,7 @@ def users_query(search: str = "") -> Select:
 
 def _self_change_errors(user: User, acting_user: User | None, *, is_site_admin: bool,
                         suspended: bool) -> dict[str, str]:
-    """An admin who suspends or demotes themselves locks themselves out; SPEC 2.2 refuses both."""
+    """An admin who suspends or demotes themselves locks themselves out; both are refused."""
     if acting_user is None or acting_user.id != user.id:
         return {}
     errors = {}

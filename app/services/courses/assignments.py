@@ -1,4 +1,4 @@
-"""Assignment online-text submissions and the teacher's list of them (SPEC 2.4)."""
+"""Assignment online-text submissions and the teacher's list of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass

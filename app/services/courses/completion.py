@@ -1,4 +1,4 @@
-"""Activity and course completion (SPEC 2.4, 2.5); the grade-sync completion gate reads these."""
+"""Activity and course completion; the grade-sync completion gate reads these."""
 from __future__ import annotations
 
 from app.extensions import db

@@ -1,4 +1,4 @@
-"""Courses and their activities: creation, editing and deletion with the SPEC 2.3/2.4 rules."""
+"""Courses and their activities: creation, editing and deletion with their editing rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass

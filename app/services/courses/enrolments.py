@@ -1,4 +1,4 @@
-"""Manual enrolment, unenrolment and who takes part in a course (SPEC 2.3)."""
+"""Manual enrolment, unenrolment and who takes part in a course."""
 from __future__ import annotations
 
 from dataclasses import dataclass

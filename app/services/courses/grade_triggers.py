@@ -1,4 +1,4 @@
-"""The grade-change hook (SPEC 2.5, 5.11 a): called by `gradebook.record_grade` in the grade's own transaction,
+"""The grade-change hook: called by `gradebook.record_grade` in the grade's own transaction,
 so a grade push exists exactly when the grade change was committed.
 """
 from __future__ import annotations

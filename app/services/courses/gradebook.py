@@ -1,4 +1,4 @@
-"""Grades: the single place a grade changes (`record_grade`), course totals and the gradebook tables (SPEC 2.5)."""
+"""Grades: the single place a grade changes (`record_grade`), course totals and the gradebook tables."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""Who may do what in a course (SPEC 2.3). Site admins may do everything; views turn False into 403."""
+"""Who may do what in a course. Site admins may do everything; views turn False into 403."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Quiz questions and attempts: single-answer multiple choice, auto-graded, highest attempt counts (SPEC 2.4)."""
+"""Quiz questions and attempts: single-answer multiple choice, auto-graded, highest attempt counts."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The one allowlist for teacher- and student-written HTML (SPEC 2.4), applied on save and again on render."""
+"""The one allowlist for teacher- and student-written HTML, applied on save and again on render."""
 from __future__ import annotations
 
 import nh3

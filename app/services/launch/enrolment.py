@@ -1,4 +1,4 @@
-"""Enrolment through a published resource (SPEC 5.6): the limits, checked before any account is written, then
+"""Enrolment through a published resource: the limits, checked before any account is written, then
 the enrolment and the mapped role at the published context (launch hot path: see app/models/driver_sql.py)."""
 from __future__ import annotations
 

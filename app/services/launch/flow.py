@@ -1,4 +1,4 @@
-"""A validated resource launch, from the published resource to the page the user lands on (SPEC 5.3–5.7).
+"""A validated resource launch, from the published resource to the page the user lands on.
 
 `begin` runs for the launch POST and again for every resume (after the Welcome page, a login or a new-window
 handoff): it re-checks that the registration, deployment and resource are still usable, then signs in, enrols
@@ -44,7 +44,7 @@ class Landing:
 
 @dataclass
 class Prompt:
-    """The identity has no account yet and the resource's mode asks the user (Welcome page, SPEC 4.19)."""
+    """The identity has no account yet and the resource's mode asks the user (Welcome page)."""
 
     resource: Any
     mode: int
@@ -92,7 +92,7 @@ _AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
 
 
 def resolve_resource(launch: LaunchData, registration: Any) -> Any:
-    """SPEC 5.3: the custom `id` must name an enabled LTI Advantage resource, with its activity, available to
+    """The custom `id` must name an enabled LTI Advantage resource, with its activity, available to
     this registration. The log says which condition failed; the user sees one message.
 
     Returns a row with the published_resource columns a launch reads (the same names as the model's)."""
@@ -120,7 +120,7 @@ def resolve_resource(launch: LaunchData, registration: Any) -> Any:
 def begin(launch: LaunchData, settings: dict[str, Any]) -> Landing | Prompt:
     """Resolve, check limits, then sign in an existing binding, create an account (mode 1) or ask (modes 2, 3).
 
-    `settings` are the LTI settings (4.3). Raises LtiError with SPEC's messages; writes nothing before the
+    `settings` are the LTI settings. Raises LtiError with the user's and the admin's messages; writes nothing before the
     limits have passed."""
     if launch.is_legacy:
         return legacy_launch.begin(launch, settings)
@@ -175,7 +175,7 @@ def create_account(launch: LaunchData, settings: dict[str, Any]) -> User:
 def record_refusal(kind: str, error: LtiError, attempt: launch_log.Attempt, settings: dict[str, Any], *,
                    validating: bool = False) -> tuple[LtiError, launch_log.LoggedAttempt]:
     """Log a refused launch-time request (resource launch or deep linking). While validating, an unknown deployment
-    is held for approval (or only logged) per the site's policy (SPEC 5.2 #14); the user is then told it waits
+    is held for approval (or only logged) per the site's policy; the user is then told it waits
     for approval. Returns the error to show and its log row (the page's "Reference")."""
     outcome = launch_log.FAILED
     details = error.details

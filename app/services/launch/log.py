@@ -1,4 +1,4 @@
-"""The launch log (SPEC 4.17, 5.19, 6.15): one row per launch attempt; failures keep the failed check, a plain
+"""The launch log: one row per launch attempt; failures keep the failed check, a plain
 cause and a fix. Only identifiers are recorded, never tokens, secrets or signatures."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Accounts for launching users (SPEC 5.4, 5.5): who counts as an instructor, which account an LMS identity is
+"""Accounts for launching users: who counts as an instructor, which account an LMS identity is
 bound to, and creating or linking one on the first launch."""
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ NAME_LIMIT = 100
 
 
 def is_instructor(roles: Iterable[str]) -> bool:
-    """LTI 1.3 roles (full URIs or the short names SPEC 5.4 lists); everyone else is a learner."""
+    """LTI 1.3 roles (full URIs or the short names platforms send); everyone else is a learner."""
     return any(role in INSTRUCTOR_ROLES for role in roles)
 
 
@@ -74,7 +74,7 @@ class Profile:
 
 
 def launch_profile(launch: LaunchData, registration: Any, username: str) -> Profile:
-    """SPEC 5.5 #5: given_name, else name, else sub; family_name, else the platform's name; a valid email claim,
+    """Given_name, else name, else sub; family_name, else the platform's name; a valid email claim,
     else {username}@example.com."""
     email = launch.email if launch.email and is_valid_email(launch.email) else f"{username}@example.com"
     return Profile(first_name=(launch.given_name or launch.name or launch.subject)[:NAME_LIMIT],
@@ -88,7 +88,7 @@ def refresh_profile(user: User, launch: LaunchData, registration: Any) -> None:
 
 def update_profile(user: User, profile: Profile) -> None:
     """Accounts a launch created follow the LMS's names and email; linked manual accounts are never touched.
-    (LTI 1.1 launches compute their profile with their own fallbacks, SPEC 5.5 #5.)"""
+    (LTI 1.1 launches compute their profile with their own fallbacks.)"""
     if user.auth_method != AUTH_LTI:
         return
     for name in ("first_name", "last_name", "email"):
@@ -116,7 +116,7 @@ def _bind(user_id: int, issuer: str, subject: str, registration_id: int | None) 
 
 
 def bind_found_account(user: User, issuer: str, subject: str, registration_id: int | None) -> User:
-    """Bind the identity to an account found for it (the LTI 1.1 account of a migrated platform, SPEC 5.18);
+    """Bind the identity to an account found for it (the LTI 1.1 account of a migrated platform);
     if a simultaneous launch bound it first, that binding wins."""
     if _bind(user.id, issuer, subject, registration_id):
         return user
@@ -167,12 +167,12 @@ def create_for_launch(launch: LaunchData, registration: Any, resource: Published
 
 
 def creation_offered(launch: LaunchData, settings: dict[str, Any]) -> bool:
-    """"Create an account for me" only in mode 2, and only while the site allows it (SPEC 4.19)."""
+    """"Create an account for me" only in mode 2, and only while the site allows it."""
     return launch.prompt_mode == PROVISION_PROMPT_NEW_EXISTING and bool(settings["allow_account_creation"])
 
 
 def link_account(user: User, launch: LaunchData, settings: dict[str, Any]) -> None:
-    """Bind the launch's identity to an existing account whose password was just verified (SPEC 9.3)."""
+    """Bind the launch's identity to an existing account whose password was just verified."""
     if user.auth_method != AUTH_MANUAL or user.suspended:
         raise ServiceError("Invalid login, please try again")
     if user.is_site_admin and not settings["allow_admin_linking"]:

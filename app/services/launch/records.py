@@ -1,6 +1,6 @@
-"""What a successful launch leaves behind (SPEC 5.7): the platform context and resource link with their grade
+"""What a successful launch leaves behind: the platform context and resource link with their grade
 and roster service endpoints, the LTI user and its link, learned frame origins, last-seen times (and a migrated
-platform's legacy consumer key, SPEC 5.18).
+platform's legacy consumer key).
 
 Service endpoints are overwritten by each launch that carries them and kept when a launch omits them, so a
 platform that sends them only on some launches does not lose grade or roster sync. Every record is one UPSERT
@@ -16,7 +16,7 @@ from app.models.base import utcnow
 from app.models.driver_sql import DriverStatement
 from app.services.platforms.framing import origin_of
 
-# A proven lti1p1 migration claim (SPEC 5.18) also stores its LTI 1.1 consumer key on the deployment.
+# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key on the deployment.
 _DEPLOYMENT_SEEN = DriverStatement("UPDATE deployment SET last_seen_at = :now, updated_at = :now, "
                                    "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key) WHERE id = :id",
                                    times=("now",))
@@ -68,7 +68,7 @@ def _stale(seen: datetime | None, now: datetime) -> bool:
 
 
 def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_id: int) -> int | None:
-    """Upsert everything SPEC 5.7 lists, in the caller's transaction; returns the resource link's id.
+    """Upsert the context, resource link and LTI user a launch leaves behind, in the caller's transaction; returns the resource link's id.
 
     `registration` is the launch's registration row (id, frame_origins, and when read: last_launch_at and its
     deployment's last_seen_at as deployment_seen_at)."""

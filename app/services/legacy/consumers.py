@@ -1,6 +1,6 @@
 """Legacy LTI (1.1/2.0) records: consumers seen or registered, what the cartridge and tool proxy describe.
 
-SPEC 5.13 #8, 5.16, 5.17 #5 and the admin list of consumers (3.3). Services flush, never commit.
+Consumers learned from launches, cartridges, LTI 2 tool proxies and the admin list. Services flush, never commit.
 """
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def _consumer(resource_id: int, consumer_key: str) -> Lti11Consumer | None:
 
 
 def record_consumer(launch: LaunchData) -> Lti11Consumer:
-    """SPEC 5.13 #8: upsert by (resource, key), and learn the origin of the return URL as a frame ancestor.
+    """Upsert by (resource, key), and learn the origin of the return URL as a frame ancestor.
 
     Values the launch omits are kept; the secret is never touched, so one resource's secret can never end up
     on another's consumer."""
@@ -97,7 +97,7 @@ def record_consumer(launch: LaunchData) -> Lti11Consumer:
 
 
 def save_registered_consumer(resource: PublishedResource, registered: Registered) -> Lti11Consumer:
-    """SPEC 5.17 #5: the tool proxy GUID becomes the consumer key, with the shared secret we generated."""
+    """The tool proxy GUID becomes the consumer key, with the shared secret we generated."""
     consumer = _consumer(resource.id, registered.tool_proxy_guid)
     if consumer is None:
         consumer = Lti11Consumer(published_resource_id=resource.id, consumer_key=registered.tool_proxy_guid)

@@ -1,4 +1,4 @@
-"""A verified LTI 1.1 launch from the resource to the landing page (SPEC 5.13 #9–#10).
+"""A verified LTI 1.1 launch from the resource to the landing page.
 
 The same account provisioning (modes, Welcome page), limits, enrolment, roles and embedding as an LTI 1.3 launch:
 `lti_launch` hands legacy launches here, and this module reuses its Landing/Prompt and the provisioning and
@@ -27,7 +27,7 @@ from app.services.accounts.users import is_valid_email
 
 
 def lti11_username(consumer_key: str, user_id: str) -> str:
-    """SPEC 5.5 #5: `lti11_` + SHA-1 of (consumer key + ':' + user_id)."""
+    """`lti11_` + SHA-1 of (consumer key + ':' + user_id)."""
     return "lti11_" + hashlib.sha1(f"{consumer_key}:{user_id}".encode()).hexdigest()
 
 
@@ -38,7 +38,7 @@ def _legacy(launch: LaunchData) -> dict[str, Any]:
 
 def member_profile(subject: str, given_name: str | None, family_name: str | None, email: str | None,
                    consumer: str, username: str) -> provisioning.Profile:
-    """SPEC 5.5 #5 for LTI 1.1 accounts: names from lis_person_name_given / _family (fallbacks: user_id / the
+    """The profile rule for LTI 1.1 accounts: names from lis_person_name_given / _family (fallbacks: user_id / the
     consumer's name or key); a valid email, else {username}@example.com. Launches and rosters share it."""
     email = email if email and is_valid_email(email) else f"{username}@example.com"
     return provisioning.Profile(first_name=(given_name or subject)[:provisioning.NAME_LIMIT],
@@ -52,7 +52,7 @@ def legacy_profile(launch: LaunchData, username: str) -> provisioning.Profile:
 
 
 def check_resource(launch: LaunchData) -> PublishedResource:
-    """The launch's resource, refused (SPEC 5.13 #1 messages) if it stopped being a usable legacy resource."""
+    """The launch's resource, refused if it stopped being a usable legacy resource."""
     return lti11.usable_legacy_resource(launch.resource_id or 0)
 
 
@@ -68,7 +68,7 @@ def _create(launch: LaunchData, resource: PublishedResource, allowed: bool) -> U
 
 
 def begin(launch: LaunchData, settings: dict[str, Any]) -> lti_launch.Landing | lti_launch.Prompt:
-    """SPEC 5.13 #9–#10: limits first, then the bound account, a new one (mode 1) or the Welcome page."""
+    """Limits first, then the bound account, a new one (mode 1) or the Welcome page."""
     resource = check_resource(launch)
     instructor = _is_instructor(launch)
     user = provisioning.bound_user(launch.issuer, launch.subject)
@@ -98,7 +98,7 @@ def create_account(launch: LaunchData, settings: dict[str, Any]) -> User:
 
 
 def record_lti_user(launch: LaunchData, resource: PublishedResource, user: User) -> LtiUser:
-    """SPEC 5.13 #10: the services the LMS offered for this user. A launch that omits one (an instructor's
+    """The services the LMS offered for this user. A launch that omits one (an instructor's
     launch often has no outcome service) keeps what an earlier launch gave."""
     legacy = _legacy(launch)
     lti_user = db.session.execute(select(LtiUser).where(
@@ -120,7 +120,7 @@ def record_lti_user(launch: LaunchData, resource: PublishedResource, user: User)
 
 
 def migrated_account(launch: LaunchData) -> User | None:
-    """SPEC 5.18: an unbound LTI 1.3 identity in mode 1, on a platform that proved its LTI 1.1 consumer key (a
+    """An unbound LTI 1.3 identity in mode 1, on a platform that proved its LTI 1.1 consumer key (a
     valid lti1p1 claim), joins the account its LTI 1.1 identity (`urn:lti11:{key}`, claim user_id ?? sub)
     already has, instead of getting a new one. None when there is no such account."""
     if launch.is_legacy or not launch.lti1p1:

@@ -1,5 +1,5 @@
-"""Legacy member synchronisation (SPEC 5.15): rosters read over the LTI 1.1 memberships extension or the LTI 2
-memberships service, then the roster rules of 5.12 #4–#6 with the identity (urn:lti11:{key}, user_id).
+"""Legacy member synchronisation: rosters read over the LTI 1.1 memberships extension or the LTI 2
+memberships service, then the same roster rules as NRPS member sync with the identity (urn:lti11:{key}, user_id).
 
 It runs as the same `member_sync` job as NRPS and reports the same way: `LegacyMemberSync` reuses MemberSync's
 counters, messages and outcome, and replaces how the rosters are found and read. A legacy link has no resource

@@ -1,4 +1,4 @@
-"""Which Basic Outcomes pushes a grade change queues (SPEC 5.14): one per legacy LTI user with an outcome
+"""Which Basic Outcomes pushes a grade change queues: one per legacy LTI user with an outcome
 service. Kept apart from the job body so the gradebook's grade-change hook can import it without a cycle."""
 from __future__ import annotations
 

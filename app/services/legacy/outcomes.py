@@ -1,6 +1,6 @@
-"""Legacy grade sync (SPEC 5.14): the outcome-push job body and the sweep / "Sync grades now" queueing.
+"""Legacy grade sync: the outcome-push job body and the sweep / "Sync grades now" queueing.
 
-Same triggers, completion gate, change detection and retries as AGS grade sync (5.11), and the same sync-log
+Same triggers, completion gate, change detection and retries as AGS grade sync, and the same sync-log
 messages; the request itself is a signed POX replaceResultRequest (app/lti/outcomes.py).
 """
 from __future__ import annotations

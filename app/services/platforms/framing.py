@@ -1,4 +1,4 @@
-"""Which sites may frame Courseport's launched pages (SPEC 6.11): the platforms' origins, the origins learned
+"""Which sites may frame Courseport's launched pages: the platforms' origins, the origins learned
 from launches (LTI 1.3 and legacy consumers' return URLs), and the admin's extra origins; nothing but 'self'
 when frame embedding is off."""
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _unique(origins: Iterable[str | None]) -> list[str]:
 
 
 def frame_ancestors(settings: dict[str, Any], *, launch_page: bool = False) -> list[str]:
-    """Origins allowed to frame launched pages, besides 'self'. `settings` are the LTI settings (4.3).
+    """Origins allowed to frame launched pages, besides 'self'. `settings` are the LTI settings.
 
     `launch_page`: a page answering the launch itself (an error, the cookie notice, "Open tool"). The platform
     shows it in its frame whatever the embedding setting, so it stays frameable by the platforms; with embedding

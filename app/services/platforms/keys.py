@@ -1,4 +1,4 @@
-"""Tool keys as the admin sees them (SPEC 4.10, 6.9): list with states, rotate with the configured grace period."""
+"""Tool keys as the admin sees them: list with states, rotate with the configured grace period."""
 from __future__ import annotations
 
 from dataclasses import dataclass

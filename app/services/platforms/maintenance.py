@@ -1,4 +1,4 @@
-"""The housekeeping sweeps (SPEC 8.1): tool key upkeep (daily) and cleanup of expired rows (hourly)."""
+"""The housekeeping sweeps: tool key upkeep (daily) and cleanup of expired rows (hourly)."""
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Platform registrations and their deployments: the rules behind Tool registration (SPEC 4.4–4.9, 5.9, 6.1–6.4).
+"""Platform registrations and their deployments: the rules behind Tool registration.
 
 Registrations are keyed by (issuer, client ID) and also found by their login ID; each Pending one has a
 single-use Registration URL token for dynamic registration.
@@ -61,7 +61,7 @@ class DynamicRegistrationFailed(ServiceError):
 
 @dataclass(frozen=True)
 class RegistrationUrlState:
-    """What the Tool details tab shows about dynamic registration (SPEC 4.6.1 item 2)."""
+    """What the Tool details tab shows about dynamic registration."""
 
     state: str  # "available", "expired" or "complete"
     url: str | None = None
@@ -115,7 +115,7 @@ def _new_login_id() -> str:
 
 
 def create_registration(name: str) -> PlatformRegistration:
-    """A Pending draft with its own login ID and a fresh Registration URL token (SPEC 4.5)."""
+    """A Pending draft with its own login ID and a fresh Registration URL token."""
     name = (name or "").strip()
     error = _validate_name(name)
     if error:
@@ -129,7 +129,7 @@ def create_registration(name: str) -> PlatformRegistration:
 
 
 def validate_platform_details(registration: PlatformRegistration, values: dict[str, str]) -> dict[str, str]:
-    """Field messages for Edit platform details (SPEC 4.7); `values` are already trimmed."""
+    """Field messages for Edit platform details; `values` are already trimmed."""
     errors: dict[str, str] = {}
     name_error = _validate_name(values["name"])
     if name_error:
@@ -158,7 +158,7 @@ def _forget_platform_cache(registration: PlatformRegistration) -> None:
 
 
 def update_platform_details(registration: PlatformRegistration, **values: str | None) -> PlatformRegistration:
-    """Save every platform field; the registration becomes Active once all five are set (SPEC 4.7)."""
+    """Save every platform field; the registration becomes Active once all five are set."""
     cleaned = {field: (values.get(field) or "").strip() for field in DETAIL_FIELDS}
     errors = validate_platform_details(registration, cleaned)
     if errors:
@@ -191,7 +191,7 @@ def delete_registration(registration: PlatformRegistration) -> None:
     db.session.flush()
 
 
-# Registration URL tokens (SPEC 6.2) ----------------------------------------------------------------------
+# Registration URL tokens ----------------------------------------------------------------------
 
 def _unused_token(registration: PlatformRegistration) -> RegistrationToken | None:
     return db.session.execute(db.select(RegistrationToken).where(
@@ -260,7 +260,7 @@ def last_launches(registration: PlatformRegistration) -> dict[str, datetime]:
 
 
 def add_deployment(registration: PlatformRegistration, name: str, deployment_id: str) -> Deployment:
-    """Add an Active deployment; a pending or ignored record with the same ID becomes it (SPEC 4.9)."""
+    """Add an Active deployment; a pending or ignored record with the same ID becomes it."""
     name, deployment_id = (name or "").strip(), (deployment_id or "").strip()
     errors: dict[str, str] = {}
     name_error = _validate_name(name)
@@ -284,7 +284,7 @@ def add_deployment(registration: PlatformRegistration, name: str, deployment_id:
 
 
 def approve_deployment(deployment: Deployment) -> Deployment:
-    """A held deployment ID becomes Active, named after itself (SPEC 4.6.3)."""
+    """A held deployment ID becomes Active, named after itself."""
     if deployment.status not in (DEPLOYMENT_PENDING, DEPLOYMENT_IGNORED):
         raise NotFound("This deployment is not awaiting approval.")
     deployment.status, deployment.name = DEPLOYMENT_ACTIVE, deployment.deployment_id
@@ -303,7 +303,7 @@ def ignore_deployment(deployment: Deployment) -> Deployment:
 
 def note_unknown_deployment(registration: PlatformRegistration, deployment_id: str,
                             context_title: str | None) -> Deployment:
-    """Record a launch from a deployment ID that has not been added (policy "Hold for approval", SPEC 5.2 #14).
+    """Record a launch from a deployment ID that has not been added (policy "Hold for approval").
 
     New IDs become a pending record; a pending or ignored one gets its last-seen time and attempt count
     bumped (an ignored ID stays ignored). One upsert statement, so simultaneous launches count correctly.
@@ -328,7 +328,7 @@ def note_unknown_deployment(registration: PlatformRegistration, deployment_id: s
 
 
 def delete_deployment(deployment: Deployment) -> None:
-    """Remove a deployment and what launches through it left behind (SPEC 4.9); accounts and grades stay.
+    """Remove a deployment and what launches through it left behind; accounts and grades stay.
 
     Users who came in through it are unenrolled from the resource's course or activity.
     """
@@ -350,7 +350,7 @@ def delete_deployment(deployment: Deployment) -> None:
     db.session.flush()
 
 
-# Test connection (SPEC 4.6.2) ---------------------------------------------------------------------------
+# Test connection ---------------------------------------------------------------------------
 
 def run_connection_test(registration: PlatformRegistration) -> dict[str, Any]:
     """Run both steps and keep the result on the registration as its last test."""
@@ -363,7 +363,7 @@ def run_connection_test(registration: PlatformRegistration) -> dict[str, Any]:
     return registration.last_test
 
 
-# Dynamic registration (SPEC 5.9) ------------------------------------------------------------------------
+# Dynamic registration ------------------------------------------------------------------------
 
 def _usable_token(token: str | None) -> RegistrationToken:
     """Step 1: an unexpired, unused token of a Pending registration."""

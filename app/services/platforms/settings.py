@@ -1,4 +1,4 @@
-"""Site settings (SPEC 4.3) and LTI user default values (SPEC 4.2), stored as SiteSetting rows."""
+"""Site settings and LTI user default values, stored as SiteSetting rows."""
 from __future__ import annotations
 
 import re
@@ -207,7 +207,7 @@ def clean_user_defaults(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
 
 
 def update_user_defaults(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and store user default values (SPEC 4.2); nothing is stored if any value is wrong."""
+    """Validate and store user default values; nothing is stored if any value is wrong."""
     values, errors = clean_user_defaults(raw)
     if errors:
         raise ValidationErrors(errors)

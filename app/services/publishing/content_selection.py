@@ -1,4 +1,4 @@
-"""Content selection (SPEC 4.20, 5.8 #3–#4): which published resources a teacher may place in the platform that
+"""Content selection: which published resources a teacher may place in the platform that
 asked, and the content items for the ones they ticked.
 
 A resource is offered when it is an enabled LTI Advantage resource whose activity still exists, it is available

@@ -1,7 +1,7 @@
-"""Publishing a course or one activity as an LTI tool (SPEC 4.12–4.14, 4.16).
+"""Publishing a course or one activity as an LTI tool.
 
 The web form and `flask --app wsgi lti publish` hand the same `PublishValues` to `publish`/`update`, so both
-get the same validation and the same SPEC messages. Launch code imports `resource_display_name` and
+get the same validation and the same messages. Launch code imports `resource_display_name` and
 `launch_details` to show and check the values teachers copy into a platform.
 """
 from __future__ import annotations
@@ -77,9 +77,9 @@ def random_secret() -> str:
 
 @dataclass
 class PublishValues:
-    """Everything the publish form (4.13) sets, as typed or chosen; `publish`/`update` validate it.
+    """Everything the publish form sets, as typed or chosen; `publish`/`update` validate it.
 
-    Numbers stay text so that "abc" or "-1" get the SPEC message rather than a parser's; choices may be
+    Numbers stay text so that "abc" or "-1" get our message rather than a parser's; choices may be
     strings or ints (forms send strings, the CLI ints). `target` is "course" or an activity id.
     """
 
@@ -119,7 +119,7 @@ class PublishValues:
 
 @dataclass(frozen=True)
 class LaunchDetails:
-    """What a platform admin pastes (4.12); the launch endpoints accept exactly these values."""
+    """What a platform admin pastes; the launch endpoints accept exactly these values."""
 
     launch_url: str
     custom_properties: str | None = None
@@ -190,7 +190,7 @@ def course_resources_query(course: Course, legacy: bool) -> Select:
 
 def site_resources_query(*, lti_version: str | None = None, enabled: bool | None = None,
                          course_id: int | None = None) -> Select:
-    """Every published resource on the site (4.16), filtered, grouped by course in creation order."""
+    """Every published resource on the site, filtered, grouped by course in creation order."""
     query = select(PublishedResource).join(Course, PublishedResource.course_id == Course.id)
     if lti_version:
         query = query.where(PublishedResource.lti_version == lti_version)
@@ -260,7 +260,7 @@ def registration_choices() -> list[PlatformRegistration]:
 # ---- the form's values ---------------------------------------------------------------------------------------
 
 def new_values(legacy: bool = False) -> PublishValues:
-    """The defaults of a new publication (4.13), with the site's user default values (4.2) and a fresh secret."""
+    """The defaults of a new publication, with the site's user default values and a fresh secret."""
     defaults = user_defaults()
     return PublishValues(
         lti_version=LTI_LEGACY if legacy else LTI_ADVANTAGE, secret=random_secret(),
@@ -438,7 +438,7 @@ def _apply(resource: PublishedResource, clean: dict[str, Any]) -> None:
 # ---- changing ------------------------------------------------------------------------------------------------
 
 def publish(course: Course, values: PublishValues) -> PublishedResource:
-    """Create an enabled resource (4.13): a UUID v4 for LTI Advantage, a secret and legacy token for Legacy."""
+    """Create an enabled resource: a UUID v4 for LTI Advantage, a secret and legacy token for Legacy."""
     clean = _clean(course, values, None)
     resource = PublishedResource(course_id=course.id, enabled=True)
     resource.course = course
@@ -464,7 +464,7 @@ def set_enabled(resource: PublishedResource, enabled: bool) -> None:
 
 
 def delete(resource: PublishedResource) -> DeleteSummary:
-    """Delete the resource and everything made through it, in the caller's transaction (4.14).
+    """Delete the resource and everything made through it, in the caller's transaction.
 
     Accounts and grades are kept. The rows go explicitly rather than by foreign-key cascade so the result
     does not depend on the database enforcing foreign keys, and so the counts can be reported.

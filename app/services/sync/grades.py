@@ -1,4 +1,4 @@
-"""Grade synchronisation over AGS (SPEC 5.11): the grade-push job body, the sweep and "Sync grades now".
+"""Grade synchronisation over AGS: the grade-push job body, the sweep and "Sync grades now".
 
 A batch of jobs is read in a few queries before any request is sent (`GradeBatch`), so a run of scores costs
 no query per score. Everything happens on the worker's thread: each job reads its score's answer, sends the next
@@ -296,7 +296,7 @@ class _Score:
 
 
 def _plan(batch: GradeBatch, target: _Target) -> _Skip | _Score:
-    """SPEC 5.11 #1–5, in order: what this job will do."""
+    """5, in order: what this job will do."""
     resource = batch.resources[target.resource_id]
     if not target.endpoint.can_score:
         return _Skip(MSG_NO_SERVICE)
@@ -318,7 +318,7 @@ def _plan(batch: GradeBatch, target: _Target) -> _Skip | _Score:
 
 
 def push_grade(payload: dict[str, Any], batch: GradeBatch | None = None) -> JobOutcome:
-    """The grade-push job for one (LTI user, resource link) (SPEC 5.11); appends one row to the sync log."""
+    """The grade-push job for one (LTI user, resource link); appends one row to the sync log."""
     batch = batch or GradeBatch.load([payload])
     target = batch.target(payload)
     if target is None:

@@ -1,4 +1,4 @@
-"""Sync jobs as admins see them (SPEC 4.18, `lti jobs …`): the list with its filter, and Retry."""
+"""Sync jobs as admins see them (`lti jobs …`): the list with its filter, and Retry."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -92,7 +92,7 @@ def get_job(job_id: int) -> SyncJob:
 
 
 def retry_job(job: SyncJob) -> SyncJob:
-    """Pending again, due now, attempts kept (SPEC 4.18)."""
+    """Pending again, due now, attempts kept."""
     if job.status == JOB_RUNNING:
         raise ServiceError(MSG_RUNNING)
     return queue.retry(job)

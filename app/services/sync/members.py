@@ -1,4 +1,4 @@
-"""Member synchronisation over NRPS (SPEC 5.12): one run per published resource, link by link.
+"""Member synchronisation over NRPS: one run per published resource, link by link.
 
 Pages are read and planned one at a time with reads only; a link's writes (accounts, bindings, enrolments,
 unenrolments) are then applied in bulk in one short transaction, so the database is never locked while the
@@ -250,7 +250,7 @@ class _LinkPlan:
                 self.members[subject] = _Member(instructor)
 
     def _profile(self, claims: MemberClaims, username: str) -> provisioning.Profile:
-        """The launch rule (SPEC 5.5 #5), with the email checked by the run's faster equivalent of the same test:
+        """The launch rule, with the email checked by the run's faster equivalent of the same test:
         launch_profile reads only the profile claims, which an NRPS member carries under the same names."""
         profile = provisioning.launch_profile(claims._replace(email=None), self.platform,
                                               username)  # type: ignore[arg-type]
@@ -272,7 +272,7 @@ class _LinkPlan:
             self.profiles[account.id] = profile
 
     def _legacy_accounts(self, members: list[dict[str, Any]]) -> dict[str, int]:
-        """The LTI 1.1 → 1.3 migration lookup (SPEC 5.18): an account bound to (urn:lti11:{key}, legacy id)."""
+        """The LTI 1.1 → 1.3 migration lookup: an account bound to (urn:lti11:{key}, legacy id)."""
         if not self.link.legacy_key:
             return {}
         legacy_ids = {str(m["lti11_legacy_user_id"]): str(m["user_id"]) for m in members

@@ -1,4 +1,4 @@
-"""What the sync status page shows (SPEC 4.15): the grade and user panels, the per-user table, and whether a
+"""What the sync status page shows: the grade and user panels, the per-user table, and whether a
 worker is running. Reads only; "Sync now" is `sync.queue_grade_pushes` / `sync.queue_member_syncs`."""
 from __future__ import annotations
 
