@@ -31,7 +31,8 @@ def _failed(message: str, status: int, heading: str, reference: int | None = Non
     return render_template("legacy/failed.html", title=heading, message=message, reference=reference), status
 
 
-def _refuse(error: LtiError, settings: dict, return_url: str | None = None, launch: LaunchData | None = None):
+def _refuse_or_send_back(error: LtiError, settings: dict, return_url: str | None = None,
+                         launch: LaunchData | None = None):
     """Log the refusal; send it back to the LMS when the signature had verified, else show the error page."""
     row = launch_log.record_failure(launch_log.KIND_LTI11_LAUNCH, error, launch_pages.attempt(), launch)
     db.session.commit()
@@ -52,7 +53,7 @@ def launch(tool_id: int):
     try:
         data = lti11.validate_launch(tool_id, form, list(form.items(multi=True)), request.query_string.decode())
     except LegacyLaunchError as error:
-        return _refuse(error, settings, error.return_url if error.verified else None)
+        return _refuse_or_send_back(error, settings, error.return_url if error.verified else None)
     legacy.record_consumer(data)
     try:
         if not settings["allow_frame_embedding"]:
@@ -60,7 +61,7 @@ def launch(tool_id: int):
             return launch_pages.hand_off(data, settings, log_id=row.id)
         return launch_pages.proceed(launch_log.KIND_LTI11_LAUNCH, data, settings, stored=False)
     except LtiError as error:
-        return _refuse(error, settings, data.return_url, data)
+        return _refuse_or_send_back(error, settings, data.return_url, data)
 
 
 @bp.get("/lti/v1/cartridge/<int:tool_id>/<token>.xml")
