@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "courseport_template"
 SUPERUSER = "courseport"
 START_TIMEOUT = 30
+PREFIX = "courseport-pg-"
+STALE_AFTER = 600  # seconds: a cluster directory this old with no server running was left by a killed run
 # Durability is worthless for a cluster deleted at the end of the run.
 # Parametrizes the `database_url` fixture (so `app` and `live_server`) over SQLite and PostgreSQL.
 BOTH_DATABASES = pytest.mark.parametrize(
@@ -68,13 +70,25 @@ def _stop_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
+def _remove_stale() -> None:
+    """Clusters of test runs that were killed: their server stopped with them, their directory stayed."""
+    for path in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            stale = time.time() - path.stat().st_mtime > STALE_AFTER
+        except FileNotFoundError:
+            continue
+        if stale and not (path / "data" / "postmaster.pid").exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class PostgresServer:
     """One cluster: start(), then template/clone/drop databases, then stop()."""
 
     def __init__(self) -> None:
         self.bin = _bin_dir()
         self.user = _run_as()
-        self.dir = Path(tempfile.mkdtemp(prefix="courseport-pg-"))
+        _remove_stale()
+        self.dir = Path(tempfile.mkdtemp(prefix=PREFIX))
         self.data = self.dir / "data"
         self.port = free_port()
         self._names = itertools.count(1)
