@@ -25,7 +25,7 @@ from app.lti.ags_nrps import AGS_SCOPES_USED
 from app.models import (
     Activity, Course, Grade, LtiUser, LtiUserResourceLink, PublishedResource, ResourceLink, SyncJob, User,
 )
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from tests.helpers import free_port
 
 
@@ -95,7 +95,7 @@ def main() -> None:
 
         raw_before = _raw_loop(lineitem, token, args.grades, 1)
         started = time.perf_counter()
-        queued = sync.queue_grade_pushes()
+        queued = queueing.queue_grade_pushes()
         db.session.commit()
         sweep = time.perf_counter() - started
         started = time.perf_counter()
