@@ -1,37 +1,35 @@
-"""Publishing a course or one activity as an LTI tool.
+"""Publishing a course or one activity as an LTI tool: publish, edit, enable or disable, delete.
 
-The web form and `flask --app wsgi lti publish` hand the same `PublishValues` to `publish`/`update`, so both
-get the same validation and the same messages. Launch code imports `resource_display_name` and
-`launch_details` to show and check the values teachers copy into a platform.
+The web form and `flask --app wsgi lti publish` hand the same `PublishValues` (`publish_values`) to
+`publish`/`update`, so both get the same validation and the same messages. Launch code imports
+`resource_display_name` and `launch_details` to show and check the values teachers copy into a platform.
 """
 from __future__ import annotations
 
 import re
 import secrets
-import string
 import uuid
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from flask import current_app
-from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
     Activity, Course, Enrolment, GradeSyncLog, Lti11Consumer, Lti11Nonce, LtiUser, LtiUserResourceLink,
-    PlatformRegistration, PublishedResource, ResourceLink, RoleAssignment, SyncJob,
+    PublishedResource, ResourceLink, RoleAssignment, SyncJob,
 )
-from app.models.courses import ROLES, ROLE_STUDENT, ROLE_TEACHER
-from app.models.jobs import JOB_FAILED, JOB_PENDING, JOB_RUNNING
-from app.models.tools import (
-    LTI_ADVANTAGE, LTI_LEGACY, MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO,
-    PROVISION_PROMPT_EXISTING, PROVISION_PROMPT_NEW_EXISTING, TARGET_ACTIVITY, TARGET_COURSE,
-)
+from app.models.courses import ROLES
+from app.models.tools import LTI_ADVANTAGE, LTI_LEGACY, MEMBER_SYNC_ENROL_UNENROL, TARGET_ACTIVITY, TARGET_COURSE
 from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.accounts.profile import PROFILE_FIELDS, clean_profile
-from app.services.platforms.settings import user_defaults
+from app.services.publishing.listings import registration_choices
+from app.services.publishing.publish_values import (
+    AVAILABLE_ALL, AVAILABLE_SELECTED, DURATION_UNITS, LTI_VERSIONS, MEMBER_SYNC_MODES, PROVISIONING_MODES,
+    PublishValues,
+)
 
 MSG_NAME_LENGTH = "Maximum of 255 characters"
 MSG_TARGET = "Select the course or one of its activities."
@@ -45,76 +43,8 @@ MSG_CHOICE = "Not a valid choice."
 MSG_DELETED_ACTIVITY = ("The activity shared by this instance has been deleted. You can select another activity to "
                         "share by editing the instance or, if no longer required, you can simply delete the instance.")
 
-LTI_VERSIONS = {LTI_ADVANTAGE: "LTI Advantage", LTI_LEGACY: "Legacy LTI (1.1/2.0)"}
-PROVISIONING_MODES = {
-    PROVISION_AUTO: "New accounts only (automatic)",
-    PROVISION_PROMPT_NEW_EXISTING: "Existing and new accounts (prompt)",
-    PROVISION_PROMPT_EXISTING: "Existing accounts only (prompt)",
-}
-PROVISIONING_KEYWORDS = {"auto": PROVISION_AUTO, "prompt": PROVISION_PROMPT_NEW_EXISTING,
-                         "existing": PROVISION_PROMPT_EXISTING}
-MEMBER_SYNC_MODES = {
-    MEMBER_SYNC_ENROL_UNENROL: "Enrol new and unenrol missing users",
-    MEMBER_SYNC_ENROL: "Enrol new users",
-    MEMBER_SYNC_UNENROL: "Unenrol missing users",
-}
-DURATION_UNITS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
-AVAILABLE_ALL = "all"
-AVAILABLE_SELECTED = "selected"
-GRADE_JOB_KINDS = ("grade_push", "outcome_push")
-MEMBER_JOB_KINDS = ("member_sync",)
-PER_PAGE = 50
-
 _SECRET_RE = re.compile(r"^[A-Za-z0-9]+$")
 _WHOLE_NUMBER_RE = re.compile(r"^\d+$")
-_SECRET_ALPHABET = string.ascii_letters + string.digits
-
-
-def random_secret() -> str:
-    """The default legacy secret: 32 random letters and digits."""
-    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(32))
-
-
-@dataclass
-class PublishValues:
-    """Everything the publish form sets, as typed or chosen; `publish`/`update` validate it.
-
-    Numbers stay text so that "abc" or "-1" get our message rather than a parser's; choices may be
-    strings or ints (forms send strings, the CLI ints). `target` is "course" or an activity id.
-    """
-
-    lti_version: str = LTI_ADVANTAGE
-    name: str = ""
-    target: str = TARGET_COURSE
-    enrol_period_enabled: bool = False
-    enrol_period: str = ""
-    enrol_period_unit: str = "days"
-    enrol_start_enabled: bool = False
-    enrol_start: datetime | None = None
-    enrol_end_enabled: bool = False
-    enrol_end: datetime | None = None
-    max_enrolled: str = "0"
-    role_instructor: str = ROLE_TEACHER
-    role_learner: str = ROLE_STUDENT
-    provisioning_mode_instructor: int | str = PROVISION_PROMPT_NEW_EXISTING
-    provisioning_mode_learner: int | str = PROVISION_AUTO
-    available_to: str = AVAILABLE_ALL
-    registrations: list[str] = field(default_factory=list)
-    secret: str = ""
-    grade_sync: bool = True
-    grade_sync_completion: bool = False
-    member_sync: bool = True
-    member_sync_mode: int | str = MEMBER_SYNC_ENROL_UNENROL
-    email_visibility: int | str = 2
-    city: str = ""
-    country: str = ""
-    timezone: str = ""
-    lang: str = "en"
-    institution: str = ""
-
-    @classmethod
-    def names(cls) -> list[str]:
-        return [item.name for item in fields(cls)]
 
 
 @dataclass(frozen=True)
@@ -129,12 +59,6 @@ class LaunchDetails:
 
 
 @dataclass(frozen=True)
-class SyncState:
-    grades: str
-    users: str
-
-
-@dataclass(frozen=True)
 class DeleteSummary:
     name: str
     enrolments: int
@@ -143,8 +67,6 @@ class DeleteSummary:
     jobs: int
     consumers: int
 
-
-# ---- reading -------------------------------------------------------------------------------------------------
 
 def resource_display_name(resource: PublishedResource) -> str:
     """The instance name, else the course full name or the activity name ("Deleted activity" once it is gone)."""
@@ -178,125 +100,6 @@ def get_course_resource(course: Course, resource_id: int) -> PublishedResource:
     if resource is None or resource.course_id != course.id:
         raise NotFound("Published resource not found.")
     return resource
-
-
-def course_resources_query(course: Course, legacy: bool) -> Select:
-    """One tab of 4.12, in creation order."""
-    version = LTI_LEGACY if legacy else LTI_ADVANTAGE
-    return (select(PublishedResource)
-            .where(PublishedResource.course_id == course.id, PublishedResource.lti_version == version)
-            .order_by(PublishedResource.created_at, PublishedResource.id))
-
-
-def site_resources_query(*, lti_version: str | None = None, enabled: bool | None = None,
-                         course_id: int | None = None) -> Select:
-    """Every published resource on the site, filtered, grouped by course in creation order."""
-    query = select(PublishedResource).join(Course, PublishedResource.course_id == Course.id)
-    if lti_version:
-        query = query.where(PublishedResource.lti_version == lti_version)
-    if enabled is not None:
-        query = query.where(PublishedResource.enabled.is_(enabled))
-    if course_id:
-        query = query.where(PublishedResource.course_id == course_id)
-    return query.order_by(Course.full_name, PublishedResource.created_at, PublishedResource.id)
-
-
-def enrolled_count(resource: PublishedResource) -> int:
-    """Users enrolled through this resource (what deleting it would unenrol)."""
-    return db.session.scalar(select(func.count(Enrolment.id))
-                             .where(Enrolment.published_resource_id == resource.id)) or 0
-
-
-def enrolled_counts(resources: Iterable[PublishedResource]) -> dict[int, int]:
-    ids = [resource.id for resource in resources]
-    rows = db.session.execute(select(Enrolment.published_resource_id, func.count(Enrolment.id))
-                              .where(Enrolment.published_resource_id.in_(ids))
-                              .group_by(Enrolment.published_resource_id)).all()
-    return {resource_id: count for resource_id, count in rows}
-
-
-def last_launches(resources: Iterable[PublishedResource]) -> dict[int, datetime]:
-    """The latest time any user came in through each resource."""
-    ids = [resource.id for resource in resources]
-    rows = db.session.execute(select(LtiUser.published_resource_id, func.max(LtiUser.last_access_at))
-                              .where(LtiUser.published_resource_id.in_(ids))
-                              .group_by(LtiUser.published_resource_id)).all()
-    return {resource_id: at for resource_id, at in rows if at is not None}
-
-
-def _job_state(enabled: bool, counts: Mapping[str, int]) -> str:
-    if not enabled:
-        return "Off"
-    parts = [f"{counts[status]} {status}" for status in ("pending", "failed") if counts.get(status)]
-    return ", ".join(parts) or "OK"
-
-
-def sync_states(resources: Iterable[PublishedResource]) -> dict[int, SyncState]:
-    """The Sync column: Off, OK, or the pending/failed job counts of grade and user synchronisation."""
-    resources = list(resources)
-    rows = db.session.execute(
-        select(SyncJob.published_resource_id, SyncJob.kind, SyncJob.status, func.count(SyncJob.id))
-        .where(SyncJob.published_resource_id.in_([resource.id for resource in resources]),
-               SyncJob.status.in_((JOB_PENDING, JOB_RUNNING, JOB_FAILED)))
-        .group_by(SyncJob.published_resource_id, SyncJob.kind, SyncJob.status)).all()
-    counts: dict[tuple[int, str], dict[str, int]] = {}
-    for resource_id, kind, status, count in rows:
-        area = "grades" if kind in GRADE_JOB_KINDS else "users" if kind in MEMBER_JOB_KINDS else None
-        if area is None:
-            continue
-        bucket = counts.setdefault((resource_id, area), {})
-        label = "failed" if status == JOB_FAILED else "pending"  # a running job has not finished yet
-        bucket[label] = bucket.get(label, 0) + count
-    return {resource.id: SyncState(grades=_job_state(resource.grade_sync, counts.get((resource.id, "grades"), {})),
-                                   users=_job_state(resource.member_sync, counts.get((resource.id, "users"), {})))
-            for resource in resources}
-
-
-def registration_choices() -> list[PlatformRegistration]:
-    return list(db.session.scalars(select(PlatformRegistration)
-                                   .order_by(PlatformRegistration.name, PlatformRegistration.id)))
-
-
-# ---- the form's values ---------------------------------------------------------------------------------------
-
-def new_values(legacy: bool = False) -> PublishValues:
-    """The defaults of a new publication, with the site's user default values and a fresh secret."""
-    defaults = user_defaults()
-    return PublishValues(
-        lti_version=LTI_LEGACY if legacy else LTI_ADVANTAGE, secret=random_secret(),
-        email_visibility=defaults["email_visibility"], city=defaults["city"], country=defaults["country"],
-        timezone=defaults["timezone"], lang=defaults["lang"], institution=defaults["institution"])
-
-
-def _split_period(seconds: int) -> tuple[str, str]:
-    for unit in ("weeks", "days", "hours", "minutes"):
-        if seconds % DURATION_UNITS[unit] == 0:
-            return str(seconds // DURATION_UNITS[unit]), unit
-    return str(max(1, round(seconds / 60))), "minutes"
-
-
-def values_from_resource(resource: PublishedResource) -> PublishValues:
-    """The edit form's starting point: the resource as stored."""
-    period, unit = _split_period(resource.enrol_period) if resource.enrol_period else ("", "days")
-    if resource.target == TARGET_COURSE:
-        target = TARGET_COURSE
-    else:
-        target = str(resource.activity_id) if resource.activity_id else ""
-    return PublishValues(
-        lti_version=resource.lti_version, name=resource.name, target=target,
-        enrol_period_enabled=bool(resource.enrol_period), enrol_period=period, enrol_period_unit=unit,
-        enrol_start_enabled=resource.enrol_start is not None, enrol_start=resource.enrol_start,
-        enrol_end_enabled=resource.enrol_end is not None, enrol_end=resource.enrol_end,
-        max_enrolled=str(resource.max_enrolled), role_instructor=resource.role_instructor,
-        role_learner=resource.role_learner, provisioning_mode_instructor=resource.provisioning_mode_instructor,
-        provisioning_mode_learner=resource.provisioning_mode_learner, available_to=resource.available_to,
-        registrations=[str(registration.id) for registration in resource.registrations],
-        # Switching a resource to Legacy needs a secret: offer a fresh one rather than an empty field.
-        secret=resource.secret or random_secret(),
-        grade_sync=resource.grade_sync, grade_sync_completion=resource.grade_sync_completion,
-        member_sync=resource.member_sync, member_sync_mode=resource.member_sync_mode,
-        email_visibility=resource.email_visibility, city=resource.city, country=resource.country,
-        timezone=resource.timezone, lang=resource.lang, institution=resource.institution)
 
 
 def _choice(value: Any, allowed: Mapping | Iterable, cast=str) -> Any:
@@ -434,8 +237,6 @@ def _apply(resource: PublishedResource, clean: dict[str, Any]) -> None:
     if resource.lti_version == LTI_LEGACY and not resource.legacy_token:
         resource.legacy_token = secrets.token_hex(16)
 
-
-# ---- changing ------------------------------------------------------------------------------------------------
 
 def publish(course: Course, values: PublishValues) -> PublishedResource:
     """Create an enabled resource: a UUID v4 for LTI Advantage, a secret and legacy token for Legacy."""
