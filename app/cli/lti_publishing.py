@@ -8,7 +8,7 @@ import click
 from app.cli.output import emit, fail, json_option
 from app.extensions import db
 from app.models import PublishedResource
-from app.services.publishing import listings, publish_values
+from app.services.publishing import listings, publish_values, section_checks
 from app.services.publishing import resources as publishing
 from app.services.courses.content import activity_by_name, course_by_short_name
 from app.services.errors import NotFound
@@ -82,7 +82,7 @@ def publish(shortname: str, activity_name: str | None, legacy: bool, name: str, 
         try:
             values.target = str(activity_by_name(course, activity_name).id)
         except NotFound:
-            fail(publishing.MSG_TARGET, as_json, {"target": publishing.MSG_TARGET})
+            fail(section_checks.MSG_TARGET, as_json, {"target": section_checks.MSG_TARGET})
     values.name = name
     values.grade_sync = grade_sync
     values.member_sync = member_sync

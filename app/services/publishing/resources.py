@@ -1,16 +1,16 @@
 """Publishing a course or one activity as an LTI tool: publish, edit, enable or disable, delete.
 
 The web form and `flask --app wsgi lti publish` hand the same `PublishValues` (`publish_values`) to
-`publish`/`update`, so both get the same validation and the same messages. Launch code imports
-`resource_display_name` and `launch_details` to show and check the values teachers copy into a platform.
+`publish`/`update`, checked section by section (`section_checks`), so both get the same validation and the same
+messages. Launch code imports `resource_display_name` and `launch_details` to show and check the values
+teachers copy into a platform.
 """
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete as sql_delete
@@ -18,33 +18,16 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Activity, Course, Enrolment, GradeSyncLog, Lti11Consumer, Lti11Nonce, LtiUser, LtiUserResourceLink,
-    PublishedResource, ResourceLink, RoleAssignment, SyncJob,
+    Course, Enrolment, GradeSyncLog, Lti11Consumer, Lti11Nonce, LtiUser, LtiUserResourceLink, PublishedResource,
+    ResourceLink, RoleAssignment, SyncJob,
 )
-from app.models.courses import ROLES
-from app.models.tools import LTI_ADVANTAGE, LTI_LEGACY, MEMBER_SYNC_ENROL_UNENROL, TARGET_ACTIVITY, TARGET_COURSE
+from app.models.tools import LTI_ADVANTAGE, LTI_LEGACY, TARGET_COURSE
 from app.services.errors import NotFound, ServiceError, ValidationErrors
-from app.services.accounts.profile import PROFILE_FIELDS, clean_profile
-from app.services.publishing.listings import registration_choices
-from app.services.publishing.publish_values import (
-    AVAILABLE_ALL, AVAILABLE_SELECTED, DURATION_UNITS, LTI_VERSIONS, MEMBER_SYNC_MODES, PROVISIONING_MODES,
-    PublishValues,
-)
+from app.services.publishing import section_checks
+from app.services.publishing.publish_values import PublishValues
 
-MSG_NAME_LENGTH = "Maximum of 255 characters"
-MSG_TARGET = "Select the course or one of its activities."
-MSG_DURATION = "The enrolment duration must be greater than zero."
-MSG_END_BEFORE_START = "Enrolment end date cannot be earlier than start date"
-MSG_MAX_ENROLLED = "Enter zero or a positive whole number."
-MSG_NO_REGISTRATION = "Select at least one registration."
-MSG_REQUIRED = "Required"
-MSG_SECRET_CHARS = "Only letters and digits are allowed."
-MSG_CHOICE = "Not a valid choice."
 MSG_DELETED_ACTIVITY = ("The activity shared by this instance has been deleted. You can select another activity to "
                         "share by editing the instance or, if no longer required, you can simply delete the instance.")
-
-_SECRET_RE = re.compile(r"^[A-Za-z0-9]+$")
-_WHOLE_NUMBER_RE = re.compile(r"^\d+$")
 
 
 @dataclass(frozen=True)
@@ -102,124 +85,22 @@ def get_course_resource(course: Course, resource_id: int) -> PublishedResource:
     return resource
 
 
-def _choice(value: Any, allowed: Mapping | Iterable, cast=str) -> Any:
-    try:
-        value = cast(value)
-    except (TypeError, ValueError):
-        return None
-    return value if value in allowed else None
-
-
 def validate(course: Course, values: PublishValues, resource: PublishedResource | None = None) -> None:
     """Raise ValidationErrors with every field's message, changing nothing."""
     _clean(course, values, resource)
 
 
 def _clean(course: Course, values: PublishValues, resource: PublishedResource | None) -> dict[str, Any]:
-    """Check every field; return the column values, or raise ValidationErrors with one message per field."""
+    """Check every section of the form; return the column values, or raise ValidationErrors with one message
+    per field."""
     errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-
-    version = _choice(values.lti_version, LTI_VERSIONS)
-    if version is None:
-        errors["lti_version"] = MSG_CHOICE
-    clean["lti_version"] = version or LTI_ADVANTAGE
+    clean = section_checks.check_tool(course, values, errors)
     legacy = clean["lti_version"] == LTI_LEGACY
-
-    name = (values.name or "").strip()
-    if len(name) > 255:
-        errors["name"] = MSG_NAME_LENGTH
-    clean["name"] = name
-
-    target = str(values.target or "").strip()
-    if target == TARGET_COURSE:
-        clean.update(target=TARGET_COURSE, activity_id=None)
-    else:
-        activity = db.session.get(Activity, int(target)) if target.isdigit() else None
-        if activity is None or activity.course_id != course.id:
-            errors["target"] = MSG_TARGET
-        else:
-            clean.update(target=TARGET_ACTIVITY, activity_id=activity.id)
-
-    clean["enrol_period"] = 0
-    if values.enrol_period_enabled:
-        unit = _choice(values.enrol_period_unit, DURATION_UNITS)
-        amount = str(values.enrol_period or "").strip()
-        if unit is None:
-            errors["enrol_period_unit"] = MSG_CHOICE
-        elif not _WHOLE_NUMBER_RE.match(amount) or int(amount) <= 0:
-            errors["enrol_period"] = MSG_DURATION
-        else:
-            clean["enrol_period"] = int(amount) * DURATION_UNITS[unit]
-
-    for name_, enabled, value in (("enrol_start", values.enrol_start_enabled, values.enrol_start),
-                                  ("enrol_end", values.enrol_end_enabled, values.enrol_end)):
-        clean[name_] = value if enabled else None
-        if enabled and value is None:
-            errors[name_] = MSG_REQUIRED
-    if clean["enrol_start"] and clean["enrol_end"] and clean["enrol_end"] < clean["enrol_start"]:
-        errors["enrol_end"] = MSG_END_BEFORE_START
-
-    max_enrolled = str(values.max_enrolled if values.max_enrolled is not None else "").strip() or "0"
-    if not _WHOLE_NUMBER_RE.match(max_enrolled):
-        errors["max_enrolled"] = MSG_MAX_ENROLLED
-    else:
-        clean["max_enrolled"] = int(max_enrolled)
-
-    for name_ in ("role_instructor", "role_learner"):
-        clean[name_] = _choice(getattr(values, name_), ROLES)
-        if clean[name_] is None:
-            errors[name_] = MSG_CHOICE
-    for name_ in ("provisioning_mode_instructor", "provisioning_mode_learner"):
-        clean[name_] = _choice(getattr(values, name_), PROVISIONING_MODES, int)
-        if clean[name_] is None:
-            errors[name_] = MSG_CHOICE
-
-    clean["registrations"] = []
-    clean["available_to"] = AVAILABLE_ALL
-    if not legacy:
-        available_to = _choice(values.available_to, (AVAILABLE_ALL, AVAILABLE_SELECTED))
-        if available_to is None:
-            errors["available_to"] = MSG_CHOICE
-        elif available_to == AVAILABLE_SELECTED:
-            clean["available_to"] = AVAILABLE_SELECTED
-            wanted = {str(value).strip() for value in values.registrations or [] if str(value).strip()}
-            known = {str(registration.id): registration for registration in registration_choices()}
-            unknown = sorted(wanted - set(known))
-            if not wanted:
-                errors["registrations"] = MSG_NO_REGISTRATION
-            elif unknown:
-                errors["registrations"] = f"Registration {unknown[0]} does not exist."
-            else:
-                clean["registrations"] = [known[key] for key in sorted(wanted, key=int)]
-
-    clean["secret"] = resource.secret if resource is not None else None
-    if legacy:
-        secret = (values.secret or "").strip()
-        if not secret:
-            errors["secret"] = MSG_REQUIRED
-        elif len(secret) > 64:
-            errors["secret"] = "Maximum of 64 characters"
-        elif not _SECRET_RE.match(secret):
-            errors["secret"] = MSG_SECRET_CHARS
-        else:
-            clean["secret"] = secret
-
-    clean["grade_sync"] = bool(values.grade_sync)
-    # The dependent settings are disabled in the form while their switch is off; hold the server to the same.
-    clean["grade_sync_completion"] = bool(values.grade_sync_completion) and clean["grade_sync"]
-    clean["member_sync"] = bool(values.member_sync)
-    if clean["member_sync"]:
-        clean["member_sync_mode"] = _choice(values.member_sync_mode, MEMBER_SYNC_MODES, int)
-        if clean["member_sync_mode"] is None:
-            errors["member_sync_mode"] = MSG_CHOICE
-    else:
-        clean["member_sync_mode"] = resource.member_sync_mode if resource is not None else MEMBER_SYNC_ENROL_UNENROL
-
-    profile, profile_errors = clean_profile({name_: getattr(values, name_) for name_ in PROFILE_FIELDS})
-    clean.update(profile)
-    errors.update(profile_errors)
-
+    clean.update(section_checks.check_enrolment(values, errors))
+    clean.update(section_checks.check_roles(values, errors))
+    clean.update(section_checks.check_availability(values, legacy, errors))
+    clean.update(section_checks.check_remote_system(values, legacy, resource, errors))
+    clean.update(section_checks.check_user_defaults(values, errors))
     if errors:
         raise ValidationErrors(errors)
     return clean
