@@ -1,23 +1,18 @@
 """Dynamic registration: a platform opens a Registration URL, the tool registers with it, and the registration
-takes the platform's details in one go (or nothing is written). Each attempt is logged for the admin.
+takes the platform's details in one go (or nothing is written).
 """
 from __future__ import annotations
 
 from app.extensions import db
-from app.lti.errors import LtiError
 from app.lti.registration import RegistrationError, ToolRegistration
 from app.models import Deployment, PlatformRegistration, RegistrationToken
 from app.models.base import utcnow
 from app.models.platforms import STATUS_ACTIVE, STATUS_PENDING
 from app.services.errors import ServiceError, ValidationErrors
-from app.services.launch import log as launch_log
 from app.services.platforms.registrations import add_deployment, forget_platform_cache, get_registration
 
 MSG_INVALID_TOKEN = "Invalid or expired registration URL. Please check the URL and try again."
 MSG_DUPLICATE_REGISTRATION = "A registration already exists for this issuer and client ID."
-DYNAMIC_REGISTRATION_LOG = "Dynamic registration"
-DYNAMIC_REGISTRATION_FIX = ("Generate a new registration URL on the registration's Tool details tab if needed, and "
-                            "start the registration again from the platform.")
 
 
 class DynamicRegistrationFailed(ServiceError):
@@ -78,17 +73,3 @@ def complete_dynamic_registration(token: str | None, openid_configuration: str |
                                             registration_id=registration.id) from None
     db.session.flush()
     return registration, deployment
-
-
-def log_dynamic_registration(attempt: launch_log.Attempt, registration_id: int | None, *,
-                             failure: DynamicRegistrationFailed | None = None,
-                             deployment: Deployment | None = None) -> None:
-    """One launch-log row per attempt, so an admin can see why a platform's registration failed."""
-    registration = db.session.get(PlatformRegistration, registration_id) if registration_id else None
-    if failure is None:
-        launch_log.record(DYNAMIC_REGISTRATION_LOG, launch_log.SUCCESS, attempt, registration=registration,
-                          deployment_id=deployment.deployment_id if deployment else None)
-        return
-    error = LtiError(failure.message, failure.status, check_code="dynamic_registration", cause=failure.message,
-                     fix=DYNAMIC_REGISTRATION_FIX)
-    launch_log.record(DYNAMIC_REGISTRATION_LOG, launch_log.FAILED, attempt, error=error, registration=registration)
