@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from app.extensions import db
 from app.models import AUTH_LTI, LtiIdentity, PlatformRegistration
 from app.models.driver_sql import DriverStatement
 from app.models.tools import MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO
 from app.services.launch import provisioning
-from app.services.sync.member_profiles import EMAIL_LIMIT, MemberClaims, claim_text
-
-if TYPE_CHECKING:
-    from app.services.sync.members import MemberSync
+from app.services.sync.member_profiles import EMAIL_LIMIT, EmailCheck, MemberClaims, claim_text
 
 # The statement a link's plan runs per page of members, on the driver's cursor.
 _BOUND_ACCOUNTS = DriverStatement(
@@ -100,6 +97,22 @@ class NewAccount:
     profile: provisioning.Profile
 
 
+class SyncRun(Protocol):
+    """What a link's plan and writes use of their run (`members.MemberSync`): its settings, counts and messages."""
+
+    settings: ResourceSettings
+    creation_allowed: bool
+    emails: EmailCheck
+    processed: int
+    created: int
+    enrolled: int
+    unenrolled: int
+
+    def note(self, message: str, *, member: bool = False) -> None: ...
+
+    def skip(self, message: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class _PlatformName:
     """What `launch_profile` reads from a registration: its name, the last-name fallback."""
@@ -110,7 +123,7 @@ class _PlatformName:
 class LinkPlan:
     """What one link's roster asks for, built page by page with reads only."""
 
-    def __init__(self, run: "MemberSync", link: SyncedLink, registration: PlatformRegistration) -> None:
+    def __init__(self, run: SyncRun, link: SyncedLink, registration: PlatformRegistration) -> None:
         self.run = run
         self.link = link
         self.issuer = registration.issuer or ""
