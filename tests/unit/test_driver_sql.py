@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event, inspect, select
+from sqlalchemy.exc import InvalidRequestError
 
 from app.extensions import db
 from app.models import Course, User
-from app.models.driver_sql import DriverStatement, columns_of
+from app.models.driver_sql import DriverStatement, EmptyInList, columns_of
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,3 +136,47 @@ def test_the_per_page_role_cache_forgets_roles_changed_by_write_statements(app):
 
     db.session.execute(update(RoleAssignment).where(RoleAssignment.user_id == user.id).values(role="teacher"))
     assert permissions.course_role(user, course.id) == "teacher"
+
+
+def test_a_raw_read_sees_pending_orm_changes(app):
+    """Like an ORM query, a statement on the driver's cursor first flushes what the session holds: a setting
+    changed or added in this transaction is read back with its new value, not the stored one."""
+    from app.models import SiteSetting
+    from app.services.platforms.settings import lti_settings
+
+    db.session.add(SiteSetting(key="lti.clock_leeway", value=5))
+    db.session.commit()
+    db.session.execute(select(SiteSetting).where(SiteSetting.key == "lti.clock_leeway")).scalar_one().value = 7
+    db.session.add(SiteSetting(key="lti.allow_account_creation", value=False))
+
+    settings = lti_settings()
+
+    assert settings["clock_leeway"] == 7 and settings["allow_account_creation"] is False
+
+
+def test_a_no_autoflush_block_is_honoured_and_a_flush_hook_is_refused(app):
+    """`no_autoflush` means what it means for ORM queries; inside a flush the pending rows are half-written, so a
+    statement there is refused instead of reading them as they were."""
+    user = factories.make_user("fay")
+    user.first_name = "Pending"
+    with db.session.no_autoflush:
+        assert _TIMES.first(id=user.id).username == "fay"
+        assert db.session.dirty
+    db.session.rollback()
+
+    def read_in_flush(session, *_):
+        _TIMES.first(id=user.id)
+
+    event.listen(db.session(), "before_flush", read_in_flush)
+    try:
+        user.first_name = "Flushing"
+        with pytest.raises(InvalidRequestError, match="already flushing"):
+            db.session.flush()
+    finally:
+        event.remove(db.session(), "before_flush", read_in_flush)
+
+
+def test_an_empty_in_list_is_refused_by_name(app):
+    """`IN ()` is not SQL (PostgreSQL rejects it; SQLite quietly matches nothing): callers skip the statement."""
+    with pytest.raises(EmptyInList, match="IN :ids was given an empty list"):
+        _COURSES.instances(Course, ids=[])

@@ -28,6 +28,10 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.driver_sql import IN_CHUNK, DriverStatement, insert_many
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
+from app.models.queries.sync import (
+    BOUND_ACCOUNTS as _BOUND_ACCOUNTS, BOUND_IDS as _BOUND_IDS, ENROLMENTS as _ENROLMENTS, LINKED as _LINKED,
+    LTI_USERS as _LTI_USERS, ROLES as _ROLES, TAKEN_USERNAMES as _TAKEN_USERNAMES,
+)
 from app.models.tools import (
     MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO, TARGET_ACTIVITY,
 )
@@ -71,28 +75,6 @@ def _insert_returning(table: Any, rows: list[dict[str, Any]], key: str, now: dat
                       **shared: Any) -> list[tuple[Any, int]]:
     """Insert many rows at once; returns (row[key], new id) pairs without reading the rows back."""
     return insert_many(table, rows, shared={"created_at": now, "updated_at": now, **shared}, returning=(key, "id"))
-
-
-# The statements a link's plan runs per page or per chunk of members, on the driver's cursor.
-_BOUND_ACCOUNTS = DriverStatement(
-    'SELECT i.subject, u.id, u.username, u.auth_method, u.first_name, u.last_name, u.email FROM lti_identity i '
-    'JOIN "user" u ON u.id = i.user_id WHERE i.issuer = :issuer AND i.subject IN :subjects',
-    expanding=("subjects",))
-_BOUND_IDS = DriverStatement(
-    "SELECT subject, user_id FROM lti_identity WHERE issuer = :issuer AND subject IN :subjects",
-    expanding=("subjects",))
-_TAKEN_USERNAMES = DriverStatement('SELECT username FROM "user" WHERE username IN :names', expanding=("names",))
-_LTI_USERS = DriverStatement(
-    "SELECT user_id, id FROM lti_user WHERE published_resource_id = :resource AND user_id IN :ids",
-    expanding=("ids",))
-_ENROLMENTS = DriverStatement(
-    "SELECT user_id, id FROM enrolment WHERE published_resource_id = :resource AND user_id IN :ids",
-    expanding=("ids",))
-_LINKED = DriverStatement(
-    "SELECT lti_user_id FROM lti_user_resource_link WHERE resource_link_id = :link AND lti_user_id IN :ids",
-    expanding=("ids",))
-_ROLES = DriverStatement(
-    "SELECT id, enrolment_id, role, activity_id FROM role_assignment WHERE enrolment_id IN :ids", expanding=("ids",))
 
 
 class _Account(NamedTuple):
