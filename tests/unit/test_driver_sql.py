@@ -180,3 +180,23 @@ def test_an_empty_in_list_is_refused_by_name(app):
     """`IN ()` is not SQL (PostgreSQL rejects it; SQLite quietly matches nothing): callers skip the statement."""
     with pytest.raises(EmptyInList, match="IN :ids was given an empty list"):
         _COURSES.instances(Course, ids=[])
+
+
+def test_the_role_cache_keeps_what_it_read_after_the_flush_its_statement_made(app, monkeypatch):
+    """The roles statement flushes pending changes first, which empties the cache: what it read must still be
+    kept for the rest of the page."""
+    from app.services.courses import permissions
+
+    course, user = factories.make_course("R2"), factories.make_user("ray")
+    factories.enrol(user, course, "teacher")
+    reads = []
+    read_roles = permissions._ROLES.all
+    monkeypatch.setattr(permissions._ROLES, "all", lambda **params: reads.append(params) or read_roles(**params))
+    course_id, _loaded = course.id, user.id  # nothing left for an ORM load (and its autoflush) to read
+    user.first_name = "Pending"
+    assert db.session.dirty
+
+    assert permissions.course_role(user, course_id) == "teacher"
+    assert not db.session.dirty
+    assert permissions.course_role(user, course_id) == "teacher"
+    assert len(reads) == 1
