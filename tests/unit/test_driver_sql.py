@@ -13,7 +13,7 @@ from sqlalchemy.exc import InvalidRequestError
 
 from app.extensions import db
 from app.models import Course, User
-from app.models.driver_sql import DriverStatement, EmptyInList, columns_of
+from app.models.driver_sql import DriverStatement, columns_of
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,7 +178,7 @@ def test_a_no_autoflush_block_is_honoured_and_a_flush_hook_is_refused(app):
 
 def test_an_empty_in_list_is_refused_by_name(app):
     """`IN ()` is not SQL (PostgreSQL rejects it; SQLite quietly matches nothing): callers skip the statement."""
-    with pytest.raises(EmptyInList, match="IN :ids was given an empty list"):
+    with pytest.raises(ValueError, match="IN :ids was given an empty list"):
         _COURSES.instances(Course, ids=[])
 
 
