@@ -21,12 +21,12 @@ from sqlalchemy import JSON, Numeric, create_engine, text
 from sqlalchemy.engine import make_url
 
 import app as application
-from app import create_app
 from app.extensions import db
 from app.models import Course, User
 from app.models.base import UTCDateTime
 from app.models.driver_sql import STATEMENTS, DriverStatement
 from app.models.queries import accounts, courses
+from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = "app.models.queries"
@@ -76,8 +76,9 @@ def _upgrade(url: str, instance: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server COURSEPORT_TEST_POSTGRES_URL names, dropped afterwards."""
+def postgres_database() -> Iterator[str]:
+    """An empty database for `flask db upgrade` on the PostgreSQL server that COURSEPORT_TEST_POSTGRES_URL names (a
+    SQLAlchemy URL of a database there, e.g. its `postgres`), dropped afterwards; skipped without a server."""
     server = os.environ.get("COURSEPORT_TEST_POSTGRES_URL")
     if not server:
         pytest.skip("no PostgreSQL test server: set COURSEPORT_TEST_POSTGRES_URL")
@@ -95,16 +96,12 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def migrated(request, tmp_path_factory) -> Iterator[str]:
-    """An app context on a database `flask db upgrade` made (not create_all): the schema production runs on."""
+    """An app context on a database `flask db upgrade` made: the schema production runs on."""
     folder = tmp_path_factory.mktemp("queries")
     url = f"sqlite:///{folder / 'migrated.sqlite'}" if request.param == "sqlite" else \
-        request.getfixturevalue("postgres_url")
+        request.getfixturevalue("postgres_database")
     _upgrade(url, folder / "instance")
-    os.environ["COURSEPORT_INSTANCE_PATH"] = str(folder / "instance")
-    try:
-        app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url})
-    finally:
-        del os.environ["COURSEPORT_INSTANCE_PATH"]
+    app = make_app(folder, SQLALCHEMY_DATABASE_URI=url)  # its create_all finds every table there already
     with app.app_context():
         yield request.param
         db.session.remove()
