@@ -111,6 +111,8 @@ def migrated(request, tmp_path_factory) -> Iterator[str]:
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_statement_prepares_on_the_migrated_schema(migrated, name):
     statement = ALL[name]
+    if statement.dialect not in (None, db.engine.dialect.name):
+        pytest.skip(f"SQL for {statement.dialect} only")
     try:
         statement.plan(**_dummy(statement))  # raises when the database cannot prepare it
     finally:

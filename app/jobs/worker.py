@@ -28,7 +28,9 @@ from app.jobs.queue import DONE, FAILED, RETRY, JobOutcome, pending_twin, supers
 from app.models import SyncJob
 from app.models.base import utcnow
 from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
-from app.models.queries.jobs import CLAIM as _CLAIM, CLAIM_MANY as _CLAIM_MANY, FINISH as _FINISH
+from app.models.queries.jobs import (
+    CLAIM as _CLAIM, CLAIM_MANY as _CLAIM_MANY, CLAIM_MANY_SKIP_LOCKED as _CLAIM_MANY_SKIP_LOCKED, FINISH as _FINISH,
+)
 
 LOCK = timedelta(minutes=5)
 LOCK_RENEW_AFTER = timedelta(minutes=1)
@@ -137,7 +139,10 @@ def _due(kinds: Iterable[str] | None, resource_id: int | None, limit: int, now: 
         query = query.where(SyncJob.kind.in_(list(kinds)))
     if resource_id is not None:
         query = query.where(SyncJob.published_resource_id == resource_id)
-    rows = db.session.execute(query.order_by(SyncJob.run_after, SyncJob.id).limit(limit)).all()
+    # PostgreSQL: jobs another worker is about to claim are skipped, so two workers take different jobs instead
+    # of one waiting for the other's claim and then finding nothing left (SQLite ignores the clause).
+    query = query.order_by(SyncJob.run_after, SyncJob.id).limit(limit).with_for_update(skip_locked=True)
+    rows = db.session.execute(query).all()
     return [_Job(row.id, row.kind, row.dedupe_key, dict(row.payload or {}), row.attempts) for row in rows]
 
 
@@ -162,9 +167,11 @@ def claim(job_id: int, me: str, now: datetime | None = None) -> bool:
 def claim_many(job_ids: list[int], me: str, now: datetime | None = None) -> set[int]:
     """Claim several pending jobs at once; returns the ids this worker won (atomic per row, as `claim`)."""
     now = now or utcnow()
-    if not db.session.get_bind().dialect.update_returning:
+    dialect = db.session.get_bind().dialect
+    if not dialect.update_returning:
         return {job_id for job_id in job_ids if claim(job_id, me, now)}
-    return {row[0] for row in _CLAIM_MANY.rows(job_ids=job_ids, me=me, until=now + LOCK, now=now)}
+    statement = _CLAIM_MANY_SKIP_LOCKED if dialect.name == "postgresql" else _CLAIM_MANY
+    return {row[0] for row in statement.rows(job_ids=job_ids, me=me, until=now + LOCK, now=now)}
 
 
 class _Lease:

@@ -127,12 +127,15 @@ class EmptyInList(ValueError):
 class DriverStatement:
     """One statement. `times`, `json` and `numbers` name the parameters that need the models' column types;
     `expanding` names list parameters, written `IN :name` in the SQL (a non-empty list); `result_times` and
-    `result_json` name result columns that `first`, `all` and `scalar` convert the same way. `module` is the
-    module that built it (as for namedtuple: the caller's)."""
+    `result_json` name result columns that `first`, `all` and `scalar` convert the same way. `dialect` names the
+    one database whose SQL this is (None: the common subset, for every database). `module` is the module that
+    built it (as for namedtuple: the caller's)."""
 
     def __init__(self, sql: str, *, times: tuple[str, ...] = (), json: tuple[str, ...] = (),
                  numbers: tuple[str, ...] = (), expanding: tuple[str, ...] = (),
-                 result_times: tuple[str, ...] = (), result_json: tuple[str, ...] = ()) -> None:
+                 result_times: tuple[str, ...] = (), result_json: tuple[str, ...] = (),
+                 dialect: str | None = None) -> None:
+        self.dialect = dialect
         self.module: str = sys._getframe(1).f_globals.get("__name__", "")
         STATEMENTS.add(self)
         self.sql = sql

@@ -5,15 +5,17 @@ from __future__ import annotations
 from app.models.driver_sql import DriverStatement
 from app.models.jobs import JOB_PENDING, JOB_RUNNING
 
-CLAIM = DriverStatement(
-    f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
-    f"WHERE id = :job_id AND status = '{JOB_PENDING}'", times=("until", "now"))
+_CLAIM_SET = f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
+CLAIM = DriverStatement(_CLAIM_SET + f"WHERE id = :job_id AND status = '{JOB_PENDING}'", times=("until", "now"))
 # A batch in one statement: RETURNING names exactly the rows this UPDATE changed, so each job still goes to
 # the one worker whose statement claimed it.
-CLAIM_MANY = DriverStatement(
-    f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
-    f"WHERE id IN :job_ids AND status = '{JOB_PENDING}' RETURNING id", times=("until", "now"),
-    expanding=("job_ids",))
+CLAIM_MANY = DriverStatement(_CLAIM_SET + f"WHERE id IN :job_ids AND status = '{JOB_PENDING}' RETURNING id",
+                             times=("until", "now"), expanding=("job_ids",))
+# PostgreSQL: rows another worker holds (its due query or its own claim, not yet committed) are passed over
+# rather than waited for; SQLite has one writer at a time anyway.
+CLAIM_MANY_SKIP_LOCKED = DriverStatement(
+    _CLAIM_SET + f"WHERE id IN (SELECT id FROM sync_job WHERE id IN :job_ids AND status = '{JOB_PENDING}' "
+    "FOR UPDATE SKIP LOCKED) RETURNING id", times=("until", "now"), expanding=("job_ids",), dialect="postgresql")
 # Run for every job.
 FINISH = DriverStatement(
     "UPDATE sync_job SET status = :new_status, finished_at = :now, attempts = :new_attempts, locked_by = NULL, "
