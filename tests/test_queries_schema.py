@@ -10,15 +10,13 @@ import os
 import pkgutil
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import JSON, Numeric, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import JSON, Numeric
 
 import app as application
 from app.extensions import db
@@ -75,37 +73,26 @@ def _upgrade(url: str, instance: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture(scope="module")
-def postgres_database() -> Iterator[str]:
-    """An empty database for `flask db upgrade` on the PostgreSQL server that COURSEPORT_TEST_POSTGRES_URL names (a
-    SQLAlchemy URL of a database there, e.g. its `postgres`), dropped afterwards; skipped without a server."""
-    server = os.environ.get("COURSEPORT_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("no PostgreSQL test server: set COURSEPORT_TEST_POSTGRES_URL")
-    name = f"courseport_queries_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def migrated(request, tmp_path_factory) -> Iterator[str]:
-    """An app context on a database `flask db upgrade` made: the schema production runs on."""
+    """An app context on a database `flask db upgrade` made: the schema production runs on. On PostgreSQL, a copy
+    of the test server's template, which that command migrated."""
     folder = tmp_path_factory.mktemp("queries")
-    url = f"sqlite:///{folder / 'migrated.sqlite'}" if request.param == "sqlite" else \
-        request.getfixturevalue("postgres_database")
-    _upgrade(url, folder / "instance")
+    server, name = None, None
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'migrated.sqlite'}"
+        _upgrade(url, folder / "instance")
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = server.create_database()
+        url = server.url(name)
     app = make_app(folder, SQLALCHEMY_DATABASE_URI=url)  # its create_all finds every table there already
     with app.app_context():
         yield request.param
         db.session.remove()
         db.engine.dispose()
+    if server is not None:
+        server.drop_database(name)
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
