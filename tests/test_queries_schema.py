@@ -6,13 +6,9 @@ without anyone listing it here, and one built outside app/models/queries fails t
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
-import subprocess
-import sys
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -25,8 +21,8 @@ from app.models.base import UTCDateTime
 from app.models.driver_sql import STATEMENTS, DriverStatement
 from app.models.queries import accounts, courses
 from tests.conftest import make_app
+from tests.helpers import db_upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
 QUERIES = "app.models.queries"
 
 
@@ -66,13 +62,6 @@ def test_every_statement_of_the_application_is_in_the_queries_package():
     assert len(ALL) >= 40  # the discovery itself found the package's statements
 
 
-def _upgrade(url: str, instance: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "COURSEPORT_INSTANCE_PATH": str(instance)}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def migrated(request, tmp_path_factory) -> Iterator[str]:
     """An app context on a database `flask db upgrade` made: the schema production runs on. On PostgreSQL, a copy
@@ -81,7 +70,7 @@ def migrated(request, tmp_path_factory) -> Iterator[str]:
     server, name = None, None
     if request.param == "sqlite":
         url = f"sqlite:///{folder / 'migrated.sqlite'}"
-        _upgrade(url, folder / "instance")
+        db_upgrade(url, folder / "instance")
     else:
         server = request.getfixturevalue("postgres_server")
         name = server.create_database()
