@@ -17,7 +17,6 @@ class DefaultConfig:
     SITE_DESCRIPTION = "Courses and activities published as LTI tools"
     # Every absolute URL shown, signed or sent is built from this, never from the Host header.
     COURSEPORT_BASE_URL = "http://127.0.0.1:5000"
-    SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 15}}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -66,6 +65,9 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None = None) -> Non
     if test_config:
         app.config.update(test_config)
     app.config["COURSEPORT_BASE_URL"] = app.config["COURSEPORT_BASE_URL"].rstrip("/")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Wait for another process's write instead of failing at once (PostgreSQL's drivers take no such option).
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     if app.config["COURSEPORT_BASE_URL"].startswith("https://"):

@@ -12,6 +12,7 @@ from app import create_app
 from app.extensions import db as _db
 from tests import factories
 from tests.helpers import LiveServer, free_port
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

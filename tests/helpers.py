@@ -1,9 +1,13 @@
 """Helpers shared by web, e2e and browser tests."""
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -74,3 +78,13 @@ class LiveServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def flask_command(*args: str, database_url: str, instance: Path, **environ: str) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` in its own process, as an admin runs it on the server."""
+    env = {**os.environ, "DATABASE_URL": database_url, "COURSEPORT_INSTANCE_PATH": str(instance), **environ}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
