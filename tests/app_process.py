@@ -34,12 +34,20 @@ class AppProcess:
         self.log = Path(env["COURSEPORT_INSTANCE_PATH"]) / f"gunicorn-{self.port}.log"
 
     def start(self) -> "AppProcess":
+        return self.spawn().wait_ready()
+
+    def spawn(self) -> "AppProcess":
+        """Start gunicorn without waiting for it (so several servers load the app at the same time)."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", str(self.threads), "-b",
                  f"127.0.0.1:{self.port}", "--access-logfile", "-", "wsgi:app"],
                 env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self) -> "AppProcess":
+        assert self.process is not None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             try:

@@ -18,7 +18,7 @@ from app.services.courses.gradebook import grade_by_teacher
 from tests import factories
 from tests.conftest import make_app
 from tests.e2e.ags_platform import AgsPlatform
-from tests.e2e.launch_world import World, row_counts
+from tests.e2e.launch_world import World, build_world, row_counts
 from tests.e2e.lti_launcher import LaunchPlatform
 from tests.e2e.platform_server import PlatformServer
 from tests.app_process import AppProcess, environment, password_login
@@ -44,20 +44,6 @@ def _installation(tmp_path: Path) -> Installation:
     seeded = flask_command("demo", "seed", "--json", database_url=url, instance=instance)
     assert seeded.returncode == 0, seeded.stderr
     return Installation(instance, url, json.loads(seeded.stdout)["admin"]["password"])
-
-
-def _launch_world(app, lms: PlatformServer, base: str) -> World:
-    """A registration of the platform and a published activity, as launch_world builds them."""
-    platform = LaunchPlatform(lms, base)
-    with app.app_context():
-        registration = factories.make_registration(
-            "Test LMS", issuer=platform.issuer, client_id=platform.client_id, auth_request_url=platform.auth_url,
-            jwks_url=platform.jwks_url, access_token_url=f"{lms.url}/token")
-        course = factories.make_course("BIO101", "Biology")
-        activity = factories.make_activity(course, "page", "Cells", content_html="<p>Cells are small.</p>")
-        course_resource, activity_resource = factories.make_resource(course), factories.make_resource(course, activity)
-        return World(LiveServer(app, int(base.rsplit(":", 1)[1])), platform, registration.id, course.id, activity.id,
-                     course_resource.uuid, activity_resource.uuid, course_resource.id, activity_resource.id)
 
 
 @dataclass
@@ -99,7 +85,7 @@ def test_a_populated_sqlite_installation_is_copied_and_keeps_working_on_postgres
     base = f"http://127.0.0.1:{port}"
     sqlite_app = make_app(tmp_path / "sqlite", SQLALCHEMY_DATABASE_URI=source.url, COURSEPORT_BASE_URL=base)
     with PlatformServer() as lms:
-        world = _launch_world(sqlite_app, lms, base)
+        world = build_world(LiveServer(sqlite_app, port), LaunchPlatform(lms, base))
         world.live.start()
         try:
             _launch(world, "s-1")
