@@ -108,19 +108,22 @@ def test_launches_sessions_settings_and_keys_agree_on_both_servers(farm):
         assert [page.status_code for page in landing] == [200, 200]  # one session, valid on either server
         assert all("Cells are small." in page.text for page in landing)
 
-        # The platform rotates its key: one server fetches its keyset again, the other finds it in the database.
+        # Both servers verify a launch (and so hold the platform's parsed keyset); then the platform rotates its
+        # key: one server fetches the keyset again, the other must see that in the database, not use its own copy.
+        farm.pass_turn()  # a launch is two requests: this sends the next launch to the other server
+        assert world.browser().launch(world.platform, world.link(sub="s-2")).launch.status_code == 302
         fetches = world.platform.jwks_fetches()
         world.platform.rotate_key()
-        for sub in ("s-2", "s-3"):
+        for sub in ("s-3", "s-4"):
+            farm.pass_turn()
             assert world.browser().launch(world.platform, world.link(sub=sub)).launch.status_code == 302
-            farm.pass_turn()  # a launch is two requests: so the next launch's go to the other pair of servers
-        assert sorted(farm.proxy.servers_for("/lti/launch")[-2:]) == [0, 1]
+        assert farm.proxy.servers_for("/lti/launch") == [launch_server, 1 - launch_server] * 2
         assert world.platform.jwks_fetches() == fetches + 1
 
         # A settings change made once applies on both servers at once (frame origins are fixed at launch time).
         farm.command("lti", "settings", "set", "additional_frame_ancestors", "https://portal.school.example")
         browser = world.browser()
-        assert browser.launch(world.platform, world.link(sub="s-4")).launch.status_code == 302
+        assert browser.launch(world.platform, world.link(sub="s-5")).launch.status_code == 302
         landing = farm.get_twice(browser.session, f"/activity/{world.activity_id}")
         assert all("https://portal.school.example" in _frame_ancestors(page) for page in landing)
 
