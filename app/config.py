@@ -65,9 +65,6 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None = None) -> Non
     if test_config:
         app.config.update(test_config)
     app.config["COURSEPORT_BASE_URL"] = app.config["COURSEPORT_BASE_URL"].rstrip("/")
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Wait for another process's write instead of failing at once (PostgreSQL's drivers take no such option).
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     if app.config["COURSEPORT_BASE_URL"].startswith("https://"):

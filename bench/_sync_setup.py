@@ -21,17 +21,20 @@ from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.lti import keys  # noqa: E402
 from app.models import Deployment, PlatformRegistration  # noqa: E402
-from tests.postgres import create_database, throwaway_server  # noqa: E402
+from tests.postgres import PostgresServer  # noqa: E402
 
 
 @contextmanager
 def database_url(folder: str, database: str) -> Iterator[str]:
-    """A fresh SQLite file in `folder`, or a new database on a throwaway PostgreSQL server (tests/postgres.py)."""
+    """A fresh SQLite file in `folder`, or a database on a throwaway PostgreSQL server (tests/postgres.py)."""
     if database == "sqlite":
         yield f"sqlite:///{folder}/bench.sqlite"
         return
-    with throwaway_server() as server:
-        yield create_database(server)
+    server = PostgresServer().start()
+    try:
+        yield server.url(server.create_database(template=None))  # empty: bench_app creates the tables
+    finally:
+        server.stop()
 
 
 @contextmanager

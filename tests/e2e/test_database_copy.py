@@ -79,7 +79,8 @@ def _launch(world: World, sub: str) -> None:
     assert landing.status_code == 200 and "Cells are small." in landing.text
 
 
-def test_a_populated_sqlite_installation_is_copied_and_keeps_working_on_postgresql(tmp_path, postgres_url):
+def test_a_populated_sqlite_installation_is_copied_and_keeps_working_on_postgresql(tmp_path, empty_postgres_url):
+    postgres_url = empty_postgres_url  # as `createdb` leaves it: the admin migrates it with `db upgrade`
     source = _installation(tmp_path)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

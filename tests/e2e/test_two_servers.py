@@ -29,6 +29,7 @@ from tests.e2e.lti_launcher import Browser, LaunchPlatform, LinkSpec
 from tests.e2e.platform_server import PlatformServer
 from tests.e2e.round_robin import RoundRobinProxy
 from tests.helpers import flask_command, free_port
+from tests.postgres import BOTH_DATABASES
 
 TEACHER = LmsUser("lms-teacher-1", name="Terry Teacher")
 
@@ -59,13 +60,6 @@ class Farm:
         return answers
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'courseport.sqlite'}"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def farm(tmp_path, database_url) -> Iterator[Farm]:
     instance, port = tmp_path / "instance", free_port()
@@ -94,6 +88,7 @@ def _frame_ancestors(response: requests.Response) -> str:
     return response.headers["Content-Security-Policy"].split("frame-ancestors ", 1)[1].split(";")[0]
 
 
+@BOTH_DATABASES
 def test_launches_sessions_settings_and_keys_agree_on_both_servers(farm):
     with farm.app.app_context():
         factories.make_user("admin", admin=True)
@@ -141,6 +136,7 @@ def test_launches_sessions_settings_and_keys_agree_on_both_servers(farm):
     assert [page.status_code for page in farm.get_twice(admin, "/admin/users")] == [200, 200]
 
 
+@BOTH_DATABASES
 def test_deep_linking_and_dynamic_registration_across_servers(farm):
     with PlatformServer(client_id="lms-client") as server:
         with farm.app.app_context():

@@ -15,7 +15,8 @@ from tests.helpers import flask_command
 
 @pytest.fixture
 def source(tmp_path):
-    """An app on a SQLite file migrated by `db upgrade`, as every installation's is."""
+    """An app on a SQLite file migrated by `db upgrade`, as every installation's is. (`postgres_url` is a database
+    migrated the same way; `empty_postgres_url` one just created.)"""
     url = f"sqlite:///{tmp_path / 'source.sqlite'}"
     migrated = flask_command("db", "upgrade", database_url=url, instance=tmp_path / "instance")
     assert migrated.returncode == 0, migrated.stderr
@@ -50,13 +51,12 @@ def test_a_target_that_is_not_a_database_url_or_is_this_database_is_refused(sour
 
 
 @pytest.mark.postgresql
-def test_a_target_that_is_not_migrated_or_at_another_revision_is_refused(source, postgres_url, tmp_path):
-    code, body = _copy(source, "--target", postgres_url)
+def test_a_target_that_is_not_migrated_or_at_another_revision_is_refused(source, empty_postgres_url, postgres_url):
+    code, body = _copy(source, "--target", empty_postgres_url)
     assert code == 1
-    assert body["error"] == (f"The target database {postgres_url} is not migrated, this installation's database at "
-                             f"212dbbcf3f32. Migrate it to the same revision first: DATABASE_URL={postgres_url} "
-                             "flask --app wsgi db upgrade")
-    assert flask_command("db", "upgrade", database_url=postgres_url, instance=tmp_path / "i").returncode == 0
+    assert body["error"] == (f"The target database {empty_postgres_url} is not migrated, this installation's "
+                             f"database at 212dbbcf3f32. Migrate it to the same revision first: "
+                             f"DATABASE_URL={empty_postgres_url} flask --app wsgi db upgrade")
     engine = create_engine(postgres_url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'other_0001'"))
@@ -67,8 +67,7 @@ def test_a_target_that_is_not_migrated_or_at_another_revision_is_refused(source,
 
 
 @pytest.mark.postgresql
-def test_a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty(source, postgres_url, tmp_path):
-    assert flask_command("db", "upgrade", database_url=postgres_url, instance=tmp_path / "i").returncode == 0
+def test_a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty(source, postgres_url):
     factories.make_course("BIO101", "Biology")
     db.session.execute(text("UPDATE user SET username = :long"), {"long": "u" * 150})  # SQLite ignores lengths
     db.session.commit()
