@@ -11,7 +11,6 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -36,19 +35,17 @@ TEACHER = LmsUser("lms-teacher-1", name="Terry Teacher")
 
 @dataclass
 class Farm:
-    url: str  # the proxy: the installation's COURSEPORT_BASE_URL
-    proxy: RoundRobinProxy
-    app: Flask  # on the same database, for setting up rows and reading them
-    database_url: str
-    instance: Path
-    env: dict[str, str]
+    url: str  # the proxy's: the installation's COURSEPORT_BASE_URL
+    app: Flask  # on the same database, for setting up rows and running commands
+    proxy: RoundRobinProxy | None = None
 
     def command(self, *args: str) -> dict:
-        """`flask --app wsgi ARGS --json` in a process of its own, as an admin on one of the servers runs it."""
-        result = flask_command(*args, "--json", database_url=self.database_url, instance=self.instance,
-                               **{name: self.env[name] for name in ("COURSEPORT_BASE_URL", "COURSEPORT_SECRET_KEY")})
-        assert result.returncode == 0, result.stdout + result.stderr
-        return json.loads(result.stdout)
+        """`flask --app wsgi ARGS --json` on the installation's database, as an admin on one of the servers runs it."""
+        with self.app.app_context():
+            result = self.app.test_cli_runner().invoke(args=[*args, "--json"])
+            db.session.remove()
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
 
     def pass_turn(self) -> None:
         requests.get(self.url + "/login", timeout=10)
@@ -65,18 +62,19 @@ def farm(tmp_path, database_url) -> Iterator[Farm]:
     instance, port = tmp_path / "instance", free_port()
     base = f"http://127.0.0.1:{port}"
     env = environment(database_url, instance, base, COURSEPORT_PROXY_FIX="1", COURSEPORT_SECRET_KEY=secrets.token_hex(32))
-    for step in (("db", "upgrade"), ("lti", "keys", "list")):  # installing: the schema, then the signing keys
-        result = flask_command(*step, database_url=database_url, instance=instance)
-        assert result.returncode == 0, result.stderr
+    upgraded = flask_command("db", "upgrade", database_url=database_url, instance=instance)
+    assert upgraded.returncode == 0, upgraded.stderr
     app = make_app(tmp_path / "setup", SQLALCHEMY_DATABASE_URI=database_url, COURSEPORT_BASE_URL=base)
+    farm = Farm(base, app)
+    farm.command("lti", "keys", "list")  # installing: the schema, then the signing keys
     servers = [AppProcess(env), AppProcess(env)]
     try:
         for server in servers:
             server.spawn()
         for server in servers:
             server.wait_ready()
-        with RoundRobinProxy(port, [server.url for server in servers]) as proxy:
-            yield Farm(base, proxy, app, database_url, instance, env)
+        with RoundRobinProxy(port, [server.url for server in servers]) as farm.proxy:
+            yield farm
     finally:
         for server in servers:
             server.stop()
