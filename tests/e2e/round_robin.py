@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.helpers import LiveServer
 
 # Hop-by-hop headers, and the ones the proxy recomputes for the body it sends on.
 _NOT_FORWARDED = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
@@ -31,22 +32,7 @@ class RoundRobinProxy:
         self.served: list[Served] = []
         self._turn = 0
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", port, self._wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> "RoundRobinProxy":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "RoundRobinProxy":
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
+        self.server = LiveServer(self._wsgi, port)  # type: ignore[arg-type]  (serves any WSGI callable)
 
     def servers_for(self, path: str) -> list[int]:
         """Which server answered each request for `path`, in order."""

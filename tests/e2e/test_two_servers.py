@@ -73,8 +73,12 @@ def farm(tmp_path, database_url) -> Iterator[Farm]:
             server.spawn()
         for server in servers:
             server.wait_ready()
-        with RoundRobinProxy(port, [server.url for server in servers]) as farm.proxy:
+        farm.proxy = RoundRobinProxy(port, [server.url for server in servers])
+        farm.proxy.server.start()
+        try:
             yield farm
+        finally:
+            farm.proxy.server.stop()
     finally:
         for server in servers:
             server.stop()
