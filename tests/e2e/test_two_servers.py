@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -27,7 +30,7 @@ from tests.e2e.launch_world import build_world
 from tests.e2e.lti_launcher import Browser, LaunchPlatform, LinkSpec
 from tests.e2e.platform_server import PlatformServer
 from tests.e2e.round_robin import RoundRobinProxy
-from tests.helpers import flask_command, free_port
+from tests.helpers import REPO, flask_command, free_port
 from tests.postgres import BOTH_DATABASES
 
 TEACHER = LmsUser("lms-teacher-1", name="Terry Teacher")
@@ -38,6 +41,7 @@ class Farm:
     url: str  # the proxy's: the installation's COURSEPORT_BASE_URL
     app: Flask  # on the same database, for setting up rows and running commands
     proxy: RoundRobinProxy | None = None
+    worker: subprocess.Popen | None = None  # `flask --app wsgi lti worker`, as its systemd unit runs it
 
     def command(self, *args: str) -> dict:
         """`flask --app wsgi ARGS --json` on the installation's database, as an admin on one of the servers runs it."""
@@ -64,11 +68,15 @@ def farm(tmp_path, database_url) -> Iterator[Farm]:
     env = environment(database_url, instance, base, COURSEPORT_PROXY_FIX="1", COURSEPORT_SECRET_KEY=secrets.token_hex(32))
     upgraded = flask_command("db", "upgrade", database_url=database_url, instance=instance)
     assert upgraded.returncode == 0, upgraded.stderr
-    app = make_app(tmp_path / "setup", SQLALCHEMY_DATABASE_URI=database_url, COURSEPORT_BASE_URL=base)
+    app = make_app(tmp_path / "setup", SQLALCHEMY_DATABASE_URI=database_url, COURSEPORT_BASE_URL=base,
+                   PROXY_FIX=True, SECRET_KEY=env["COURSEPORT_SECRET_KEY"])
     farm = Farm(base, app)
     farm.command("lti", "keys", "list")  # installing: the schema, then the signing keys
     servers = [AppProcess(env), AppProcess(env)]
     try:
+        with open(instance / "worker.log", "wb") as log:
+            farm.worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "lti", "worker"], env=env,
+                                           cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         for server in servers:
             server.spawn()
         for server in servers:
@@ -82,6 +90,9 @@ def farm(tmp_path, database_url) -> Iterator[Farm]:
     finally:
         for server in servers:
             server.stop()
+        if farm.worker is not None and farm.worker.poll() is None:
+            farm.worker.kill()
+            farm.worker.wait()
         with app.app_context():
             db.engine.dispose()
 
@@ -136,6 +147,15 @@ def test_launches_sessions_settings_and_keys_agree_on_both_servers(farm):
     admin = requests.Session()
     assert password_login(admin, farm.url, "admin", "Password-123").status_code == 302
     assert [page.status_code for page in farm.get_twice(admin, "/admin/users")] == [200, 200]
+
+    # `check` on this installation: only its plain-http loopback address is wrong (the worker beats, the keys and
+    # the database are in order); the worker then stops on SIGTERM, as systemd stops it.
+    with farm.app.app_context():
+        checked = farm.app.test_cli_runner().invoke(args=["check", "--json"])
+        db.session.remove()
+    assert [finding["check"] for finding in json.loads(checked.output)["checks"] if not finding["ok"]] == ["base_url"]
+    farm.worker.send_signal(signal.SIGTERM)
+    assert farm.worker.wait(timeout=30) == 0
 
 
 @BOTH_DATABASES
