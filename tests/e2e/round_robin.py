@@ -46,8 +46,9 @@ class RoundRobinProxy:
         headers.update({"X-Forwarded-For": request.remote_addr or "", "X-Forwarded-Proto": request.scheme,
                         "X-Forwarded-Host": request.host})
         query = environ.get("QUERY_STRING", "")
-        upstream = requests.request(request.method, self.backends[index] + request.path + (f"?{query}" if query else ""),
-                                    headers=headers, data=request.get_data(), allow_redirects=False, timeout=30)
+        url = self.backends[index] + request.path + (f"?{query}" if query else "")
+        upstream = requests.request(request.method, url, headers=headers, data=request.get_data(),
+                                    allow_redirects=False, timeout=30)
         with self._lock:
             self.served.append(Served(request.method, request.path, index, upstream.status_code))
         answer = [(name, value) for name, value in upstream.raw.headers.iteritems()  # each Set-Cookie on its own

@@ -63,7 +63,8 @@ def _demo_grading(ags: AgsPlatform) -> Grading:
     assignment = db.session.execute(select(Activity).join(Course).where(
         Course.short_name == "DEMO1", Activity.type == "assignment")).scalar_one()
     teacher = db.session.execute(select(User).where(User.username == "teacher1")).scalar_one()
-    students = list(db.session.execute(select(User).where(User.username.in_(["student2", "student3"])).order_by(User.id)).scalars())
+    students = list(db.session.execute(select(User).where(User.username.in_(["student2", "student3"]))
+                                       .order_by(User.id)).scalars())
     resource = factories.make_resource(assignment.course, assignment)
     link = make_link(resource, make_platform_registration(ags, "AGS LMS"), lineitems_url=ags.lineitems_url())
     for student in students:

@@ -65,7 +65,8 @@ class Farm:
 def farm(tmp_path, database_url) -> Iterator[Farm]:
     instance, port = tmp_path / "instance", free_port()
     base = f"http://127.0.0.1:{port}"
-    env = environment(database_url, instance, base, COURSEPORT_PROXY_FIX="1", COURSEPORT_SECRET_KEY=secrets.token_hex(32))
+    env = environment(database_url, instance, base, COURSEPORT_PROXY_FIX="1",
+                      COURSEPORT_SECRET_KEY=secrets.token_hex(32))
     upgraded = flask_command("db", "upgrade", database_url=database_url, instance=instance)
     assert upgraded.returncode == 0, upgraded.stderr
     app = make_app(tmp_path / "setup", SQLALCHEMY_DATABASE_URI=database_url, COURSEPORT_BASE_URL=base,
