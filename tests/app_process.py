@@ -11,15 +11,13 @@ from typing import Any
 
 import requests
 
-from tests.helpers import CSRF_RE, REPO, free_port
-
-CHEAP_HASH = "pbkdf2:sha256:1"
+from tests.helpers import CSRF_RE, REPO, TEST_ENVIRONMENT, free_port
 
 
 def environment(database_url: str, instance: Path, base_url: str, **extra: str) -> dict[str, str]:
     """What the web and worker processes of one installation share (docs/deployment.md, Environment)."""
-    return {**os.environ, "DATABASE_URL": database_url, "COURSEPORT_INSTANCE_PATH": str(instance),
-            "COURSEPORT_BASE_URL": base_url, "COURSEPORT_PASSWORD_HASH_METHOD": CHEAP_HASH, **extra}
+    return {**os.environ, **TEST_ENVIRONMENT, "DATABASE_URL": database_url, "COURSEPORT_INSTANCE_PATH": str(instance),
+            "COURSEPORT_BASE_URL": base_url, **extra}
 
 
 class AppProcess:
