@@ -1,5 +1,6 @@
-"""`flask --app wsgi db copy-to` refuses targets it must not write to, and a copy that fails leaves the target
-empty (the happy path, and the app working on the copy, is tests/e2e/test_database_copy.py)."""
+"""`flask --app wsgi db copy-to` refuses targets it must not write to, a copy that fails leaves the target empty,
+and the target's own signing keys give way to the source's (the happy path, and the app working on the copy, is
+tests/e2e/test_database_copy.py)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from app.extensions import db
+from app.lti import keys
+from app.models import ToolKey
 from tests import factories
 from tests.conftest import make_app
 from tests.helpers import flask_command
@@ -81,3 +84,21 @@ def test_a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty(sou
     db.session.commit()
     code, body = _copy(source, "--target", postgres_url)
     assert (code, body["rows"]["user"], body["rows"]["course"], body["total_rows"]) == (0, 1, 1, 2)
+
+
+@pytest.mark.postgresql
+def test_signing_keys_the_new_database_made_for_itself_give_way_to_this_installations(source, postgres_url,
+                                                                                        tmp_path):
+    keys.ensure_keys()
+    db.session.commit()
+    ours = set(db.session.execute(select(ToolKey.kid)).scalars())
+    listed = flask_command("lti", "keys", "list", "--json", database_url=postgres_url, instance=tmp_path / "i")
+    theirs = {row["kid"] for row in json.loads(listed.stdout)}
+    assert len(theirs) == 2 and not theirs & ours
+
+    code, body = _copy(source, "--target", postgres_url)
+    assert (code, body["rows"]["tool_key"]) == (0, 2)
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        assert set(connection.execute(select(ToolKey.kid)).scalars()) == ours  # the keys platforms trust
+    engine.dispose()

@@ -1,10 +1,11 @@
 """Copy every row of this installation's database into another one: how an installation moves from its SQLite
 file to PostgreSQL.
 
-The target must be new: created, migrated to the same revision as this database (`db upgrade`), and empty.
-Tables are copied parent before child (foreign-key order) with their ids, in one transaction on the target that
-is committed only once every table's row count matches the source's, so a failed copy leaves the target as
-empty as it was. PostgreSQL's id sequences are then moved past the copied ids, or the next insert would collide.
+The target must be new: created, migrated to the same revision as this database (`db upgrade`), and empty but
+for signing keys of its own, which the copy replaces with this installation's (the ones platforms trust). Tables
+are copied parent before child (foreign-key order) with their ids, in one transaction on the target that is
+committed only once every table's row count matches the source's, so a failed copy leaves the target as it was.
+PostgreSQL's id sequences are then moved past the copied ids, or the next insert would collide.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from app.services.errors import ServiceError
 from app.services.operations.schema import current_revision
 
 BATCH_ROWS = 1000
+# Rows a new database may have before anything is copied: signing keys created when it was set up.
+REPLACED_TABLES = ("tool_key",)
 EXAMPLE_URL = "postgresql+psycopg://courseport@127.0.0.1:5432/courseport"
 
 
@@ -54,7 +57,8 @@ def _count(connection: Connection, table: Table) -> int:
 
 
 def _check_target(source: Connection, target: Connection, url: URL) -> str:
-    """The revision both databases are at; refuses a target that is not migrated to it or holds any row."""
+    """The revision both databases are at; refuses a target that is not migrated to it or holds any row but its
+    own signing keys."""
     revision = current_revision(source)
     if revision is None:
         raise ServiceError("This installation's database is not migrated: run `flask --app wsgi db upgrade` first.")
@@ -69,7 +73,8 @@ def _check_target(source: Connection, target: Connection, url: URL) -> str:
     if missing:
         raise ServiceError(f"The target database {shown(url)} has no table {', '.join(missing)}, although it is at "
                            f"revision {revision}: create a new database and run `db upgrade` on it.")
-    filled = {table.name: rows for table in db.metadata.sorted_tables if (rows := _count(target, table))}
+    filled = {table.name: rows for table in db.metadata.sorted_tables
+              if table.name not in REPLACED_TABLES and (rows := _count(target, table))}
     if filled:
         listed = ", ".join(f"{name} ({rows} rows)" for name, rows in filled.items())
         raise ServiceError(f"The target database {shown(url)} is not empty: {listed}. Copy only into a new, empty "
@@ -98,6 +103,8 @@ def _reset_sequence(target: Connection, table: Table) -> None:
 
 
 def _copy_all(source: Connection, target: Connection, url: URL, result: CopyResult) -> None:
+    for name in REPLACED_TABLES:
+        target.execute(db.metadata.tables[name].delete())
     for table in db.metadata.sorted_tables:
         try:
             result.rows[table.name] = _copy_table(source, target, table)
