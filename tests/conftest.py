@@ -109,6 +109,14 @@ def postgres_url(postgres_server) -> str:
 
 
 @pytest.fixture
+def empty_postgres_url(postgres_server) -> str:
+    """A fresh PostgreSQL database with no schema at all (as `createdb` leaves it), dropped after the test."""
+    name = postgres_server.create_database(template=None)
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
 def database_url(request, tmp_path) -> str:
     """The database the `app` and `live_server` fixtures use: a SQLite file, or with `tests.postgres.BOTH_DATABASES`
     (indirect parametrization) a fresh PostgreSQL database too."""

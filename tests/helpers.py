@@ -87,3 +87,17 @@ class LiveServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
+
+
+REPO = Path(__file__).resolve().parent.parent
+# What processes started by the tests add to their environment: cheap password hashes, and the test platforms'
+# 127.0.0.1 addresses allowed in URLs that arrive in requests.
+TEST_ENVIRONMENT = {"COURSEPORT_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1", "COURSEPORT_ALLOW_PRIVATE_ADDRESSES": "1"}
+
+
+def flask_command(*args: str, database_url: str, instance: Path, **environ: str) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` in its own process, as an admin runs it on the server."""
+    env = {**os.environ, **TEST_ENVIRONMENT, "DATABASE_URL": database_url, "COURSEPORT_INSTANCE_PATH": str(instance),
+           **environ}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
