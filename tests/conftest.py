@@ -74,6 +74,7 @@ def make_app(tmp_path: Path, **overrides) -> Flask:
         **overrides,
     }
     if config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}" and not database.exists():
+        database.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_sqlite_schema_template(config), database)
         return _create_app(tmp_path, config)
     app = _create_app(tmp_path, config)
