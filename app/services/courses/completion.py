@@ -4,12 +4,16 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import Activity, ActivityCompletion, Course, User
 from app.models.base import utcnow
-from app.models.queries.courses import COMPLETE as _COMPLETE
+from app.models.queries.courses import COMPLETE as _COMPLETE, COMPLETED as _COMPLETED
 
 
 def mark_complete(activity: Activity, user: User) -> bool:
     """Record completion once (later calls keep the first completion time); True when this call recorded it.
-    One statement that the unique (activity, user) index settles, since a page view makes it on every visit."""
+    A page view makes it on every visit, so a completed activity is only read: on SQLite even an insert that the
+    unique (activity, user) index turns into nothing takes the database's write lock. That index still settles
+    two first views at once."""
+    if _COMPLETED.first(activity=activity.id, user=user.id) is not None:
+        return False
     return _COMPLETE.execute(activity=activity.id, user=user.id, now=utcnow()) == 1
 
 
