@@ -127,9 +127,8 @@ def test_list_rows(admin_client, db):
     assert page.count("<td>Never</td>") == 2
     for label, target in (("View tool endpoints", "?tab=tooldetails"), ("View platform details", "?tab=platformdetails"),
                           ("Manage deployments", "?tab=tooldeployments")):
-        assert f'href="/admin/lti/registrations/{pending.id}{target}" title="{label}"><img' in page
-        assert f'alt="{label}"' in page
-    assert f'href="/admin/lti/registrations/{pending.id}/delete" title="Delete"><img' in page
+        assert f'href="/admin/lti/registrations/{pending.id}{target}" title="{label}" aria-label="{label}"><svg' in page
+    assert f'href="/admin/lti/registrations/{pending.id}/delete" title="Delete" aria-label="Delete"><svg' in page
 
 
 # Register a platform ---------------------------------------------------------------------------------
