@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Course, PublishedResource, SyncJob
+from app.models.jobs import JOB_FAILED
 from app.security import admin_required
 from app.templating import course_crumbs, lti_admin_crumbs
 from app.services.legacy import outcomes as legacy_outcomes
@@ -149,8 +150,10 @@ def jobs():
         abort(400)
     page = db.paginate(sync_jobs.jobs_query(status), page=_page_number(), per_page=sync_jobs.PER_PAGE,
                        error_out=False)
+    failed = db.session.scalar(db.select(db.func.count()).select_from(sync_jobs.jobs_query(JOB_FAILED).subquery()))
     return render_template(
         "sync_admin/jobs.html", title="Sync jobs", rows=sync_jobs.job_rows(list(page.items)), page=page,
+        failed=failed,
         status=status or sync_jobs.ALL, statuses=sync_jobs.STATUS_LABELS, lti_nav_active="Sync jobs",
         breadcrumbs=lti_admin_crumbs(("Sync jobs", None)))
 
