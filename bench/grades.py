@@ -21,7 +21,7 @@ from app.jobs import worker
 from app.lti import service_token
 from app.lti.ags_nrps import AGS_SCOPES_USED
 from app.models import SyncJob
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from tests.helpers import free_port
 from tests.sync_factories import graded_students
 
@@ -57,7 +57,7 @@ def main() -> None:
 
         raw_before = _raw_loop(lineitem, token, args.grades, 1)
         started = time.perf_counter()
-        queued = sync.queue_grade_pushes()
+        queued = queueing.queue_grade_pushes()
         db.session.commit()
         sweep = time.perf_counter() - started
         started = time.perf_counter()
