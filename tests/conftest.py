@@ -74,6 +74,7 @@ def make_app(tmp_path: Path, **overrides) -> Flask:
         **overrides,
     }
     if config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}" and not database.exists():
+        database.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_sqlite_schema_template(config), database)
         return _create_app(tmp_path, config)
     app = _create_app(tmp_path, config)
@@ -104,6 +105,14 @@ def postgres_server():
 def postgres_url(postgres_server) -> str:
     """The SQLAlchemy URL of a fresh PostgreSQL database holding the migrated schema, dropped after the test."""
     name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server) -> str:
+    """A fresh PostgreSQL database with no schema at all (as `createdb` leaves it), dropped after the test."""
+    name = postgres_server.create_database(template=None)
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
 

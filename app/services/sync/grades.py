@@ -26,7 +26,7 @@ from app.models import (
     PublishedResource, ResourceLink, User,
 )
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
+from app.models.queries.sync import INSERT_LOG as _INSERT_LOG, MARK_SENT as _MARK_SENT
 from app.models.tools import LTI_ADVANTAGE, TARGET_ACTIVITY
 from app.services.courses.completion import is_activity_complete, is_course_complete
 from app.services.courses.gradebook import course_total, format_points
@@ -240,19 +240,6 @@ class GradeBatch:
             return user is not None and activity is not None and is_activity_complete(activity, user)
         course = db.session.get(Course, resource.course_id)
         return user is not None and course is not None and is_course_complete(course, user)
-
-
-# Built once, run on the driver's cursor (app/models/driver_sql.py): the per-score statements are the hot path
-# of a large sync.
-_INSERT_LOG = DriverStatement(
-    "INSERT INTO grade_sync_log (published_resource_id, user_id, resource_link_id, grade, grade_max, outcome, "
-    "http_status, response_excerpt, message, at) VALUES (:published_resource_id, :user_id, :resource_link_id, "
-    ":grade, :grade_max, :outcome, :http_status, :response_excerpt, :message, :at)",
-    times=("at",), numbers=("grade", "grade_max"))
-_MARK_SENT = DriverStatement(
-    "UPDATE lti_user_resource_link SET last_grade_sent = :grade, last_sent_at = :now, "
-    "last_score_timestamp = :stamp, updated_at = :now WHERE id = :row_id",
-    times=("now", "stamp"), numbers=("grade",))
 
 
 def _log(target: _Target, outcome: str, message: str, *, grade: Decimal | None = None,

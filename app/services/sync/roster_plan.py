@@ -10,16 +10,10 @@ from typing import Any, NamedTuple, Protocol
 
 from app.extensions import db
 from app.models import AUTH_LTI, LtiIdentity, PlatformRegistration
-from app.models.driver_sql import DriverStatement
+from app.models.queries.sync import BOUND_ACCOUNTS as _BOUND_ACCOUNTS
 from app.models.tools import MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO
 from app.services.launch import provisioning
 from app.services.sync.member_profiles import EMAIL_LIMIT, EmailCheck, MemberClaims, claim_text
-
-# The statement a link's plan runs per page of members, on the driver's cursor.
-_BOUND_ACCOUNTS = DriverStatement(
-    'SELECT i.subject, u.id, u.username, u.auth_method, u.first_name, u.last_name, u.email FROM lti_identity i '
-    'JOIN "user" u ON u.id = i.user_id WHERE i.issuer = :issuer AND i.subject IN :subjects',
-    expanding=("subjects",))
 
 MSG_NOT_LTI = "Skipped profile sync for user '{id}'. The user does not belong to the LTI auth method."
 MSG_NOT_ELIGIBLE = ("Skipping account creation for member '{id}'. This member is not eligible for automatic "

@@ -14,26 +14,13 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.driver_sql import IN_CHUNK, DriverStatement, insert_many
+from app.models.queries.sync import (
+    BOUND_IDS as _BOUND_IDS, ENROLMENTS as _ENROLMENTS, LINKED as _LINKED, LTI_USERS as _LTI_USERS, ROLES as _ROLES,
+    TAKEN_USERNAMES as _TAKEN_USERNAMES,
+)
 from app.services.courses import permissions
 from app.services.launch import provisioning
 from app.services.sync.roster_plan import LinkPlan, PlannedMember
-
-# The statements a link's writes run per chunk of members, on the driver's cursor.
-_BOUND_IDS = DriverStatement(
-    "SELECT subject, user_id FROM lti_identity WHERE issuer = :issuer AND subject IN :subjects",
-    expanding=("subjects",))
-_TAKEN_USERNAMES = DriverStatement('SELECT username FROM "user" WHERE username IN :names', expanding=("names",))
-_LTI_USERS = DriverStatement(
-    "SELECT user_id, id FROM lti_user WHERE published_resource_id = :resource AND user_id IN :ids",
-    expanding=("ids",))
-_ENROLMENTS = DriverStatement(
-    "SELECT user_id, id FROM enrolment WHERE published_resource_id = :resource AND user_id IN :ids",
-    expanding=("ids",))
-_LINKED = DriverStatement(
-    "SELECT lti_user_id FROM lti_user_resource_link WHERE resource_link_id = :link AND lti_user_id IN :ids",
-    expanding=("ids",))
-_ROLES = DriverStatement(
-    "SELECT id, enrolment_id, role, activity_id FROM role_assignment WHERE enrolment_id IN :ids", expanding=("ids",))
 
 MSG_LIMIT = "Skipping enrolment for member '{id}'. The enrolment limits of this resource do not allow it."
 MSG_NO_MEMBERS = "Skipping unenrolment - the platform returned no members."
