@@ -139,7 +139,8 @@ def test_copy_fields_show_whole_values_and_one_toast_beside_its_field(page, worl
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 844})
         for field in page.locator("textarea.copy-input").all():
-            clipped = field.evaluate("area => area.scrollWidth > area.clientWidth || area.scrollHeight > area.clientHeight")
+            clipped = field.evaluate(
+                "area => area.scrollWidth > area.clientWidth || area.scrollHeight > area.clientHeight")
             assert not clipped, field.get_attribute("id")
     page.set_viewport_size({"width": 1280, "height": 900})
 

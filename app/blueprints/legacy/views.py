@@ -111,5 +111,5 @@ def register(tool_id: int, token: str):
 def consumers():
     """Legacy consumers seen: key, name, GUID, version, the resources each uses, last access."""
     title = "Legacy consumers"
-    return render_template("legacy/consumers.html", title=title, breadcrumbs=lti_admin_crumbs((title, None)), lti_nav_active=title,
-                           consumers=legacy.consumers_overview())
+    return render_template("legacy/consumers.html", title=title, breadcrumbs=lti_admin_crumbs((title, None)),
+                           lti_nav_active=title, consumers=legacy.consumers_overview())

@@ -17,7 +17,8 @@ bp = Blueprint("lti_settings", __name__)
 
 
 def _render(template: str, title: str, status: int, **context):
-    return render_template(template, title=title, breadcrumbs=lti_admin_crumbs((title, None)), lti_nav_active=title, **context), status
+    return render_template(template, title=title, breadcrumbs=lti_admin_crumbs((title, None)), lti_nav_active=title,
+                           **context), status
 
 
 @bp.route("/admin/lti/defaults", methods=["GET", "POST"])
