@@ -79,8 +79,9 @@ def postgres_url(postgres_server) -> str:
 @pytest.fixture
 def database_url(request, tmp_path) -> str:
     """The database the `app` and `live_server` fixtures use: a SQLite file, or with `tests.postgres.BOTH_DATABASES`
-    (indirect parametrization) a fresh PostgreSQL database too."""
-    if getattr(request, "param", "sqlite") == "postgresql":
+    (indirect parametrization) a fresh PostgreSQL database too. COURSEPORT_TEST_DATABASE=postgresql runs every
+    test that does not choose on PostgreSQL."""
+    if getattr(request, "param", os.environ.get("COURSEPORT_TEST_DATABASE", "sqlite")) == "postgresql":
         return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 

@@ -19,7 +19,8 @@ _CURRENT = DriverStatement(
 _COUNT = DriverStatement("SELECT count(*) FROM enrolment WHERE published_resource_id = :resource")
 _ENROL = DriverStatement(
     "INSERT INTO enrolment (course_id, user_id, published_resource_id, time_start, time_end, created_at, "
-    "updated_at) VALUES (:course, :user, :resource, :now, :end, :now, :now) RETURNING id", times=("now", "end"))
+    "updated_at) VALUES (:course, :user, :resource, :now, :end, :now, :now) "
+    "ON CONFLICT (published_resource_id, user_id) DO NOTHING RETURNING id", times=("now", "end"))
 _ROLE = DriverStatement(
     "INSERT INTO role_assignment (enrolment_id, user_id, course_id, activity_id, role, created_at, updated_at) "
     "VALUES (:enrolment, :user, :course, :activity, :role, :now, :now)", times=("now",))
@@ -80,6 +81,12 @@ def enrol(user: User, resource: PublishedResource, role: str,
     enrolment_id = existing.enrolment_id if existing else _ENROL.scalar(
         course=resource.course_id, user=user_id, resource=resource.id, now=now,
         end=now + timedelta(seconds=resource.enrol_period) if resource.enrol_period else None)
+    if enrolment_id is None:
+        # A simultaneous launch enrolled the user first (PostgreSQL lets both get this far; the insert waited for
+        # the other transaction): carry on with its enrolment.
+        existing = current(resource, user_id)
+        assert existing is not None  # the enrolment our insert conflicted with
+        enrolment_id = existing.enrolment_id
     if existing is None or existing.role_id is None:
         _ROLE.execute(enrolment=enrolment_id, user=user_id, course=resource.course_id, activity=activity_id,
                       role=role, now=now)
