@@ -86,8 +86,7 @@ def database_url(request, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
-@pytest.fixture
-def app(tmp_path, database_url):
+def _app_in_context(tmp_path: Path, database_url: str):
     app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=database_url)
     with app.app_context():
         yield app
@@ -96,13 +95,14 @@ def app(tmp_path, database_url):
 
 
 @pytest.fixture
+def app(tmp_path, database_url):
+    yield from _app_in_context(tmp_path, database_url)
+
+
+@pytest.fixture
 def postgres_app(tmp_path, postgres_url):
     """`app` on a fresh PostgreSQL database cloned from the migrated template."""
-    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=postgres_url)
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
+    yield from _app_in_context(tmp_path, postgres_url)
 
 
 @pytest.fixture

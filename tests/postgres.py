@@ -93,6 +93,7 @@ class PostgresServer:
         self.port = free_port()
         self._names = itertools.count(1)
         self._process: subprocess.Popen | None = None
+        self.version = 0  # the server's, as 150004 for 15.4
 
     def _as_owner(self) -> dict:
         return {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid} if self.user else {}
@@ -117,7 +118,8 @@ class PostgresServer:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                psycopg.connect(self._dsn("postgres"), connect_timeout=2).close()
+                with psycopg.connect(self._dsn("postgres"), connect_timeout=2) as connection:
+                    self.version = connection.info.server_version
                 break
             except psycopg.OperationalError:
                 if self._process.poll() is not None or time.monotonic() > deadline:
@@ -148,6 +150,8 @@ class PostgresServer:
         """A new database (a copy of the migrated template, or empty with template=None); returns its name."""
         name = f"test_{next(self._names)}"
         clone = sql.SQL(" TEMPLATE {}").format(sql.Identifier(template)) if template else sql.SQL("")
+        if template and self.version >= 150000:
+            clone += sql.SQL(" STRATEGY FILE_COPY")  # copies the files: three times faster for a small database
         self._admin(sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), clone))
         return name
 
