@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server for the tests: Debian's server binaries, a cluster in a temporary directory on a
 free port of 127.0.0.1, one per test process (each xdist worker starts its own), with a template database
-migrated once by `flask db upgrade` that every test clones (CREATE DATABASE … TEMPLATE takes a few milliseconds).
+migrated once by `flask db upgrade` that every test clones (CREATE DATABASE … TEMPLATE: a file copy, far
+cheaper than migrating).
 
 PostgreSQL refuses to run as root, so under root the cluster belongs to an unprivileged account and its programs
 run as that account.
@@ -32,10 +33,10 @@ SUPERUSER = "courseport"
 START_TIMEOUT = 30
 PREFIX = "courseport-pg-"
 STALE_AFTER = 600  # seconds: a cluster directory this old with no server running was left by a killed run
-# Durability is worthless for a cluster deleted at the end of the run.
 # Parametrizes the `database_url` fixture (so `app` and `live_server`) over SQLite and PostgreSQL.
 BOTH_DATABASES = pytest.mark.parametrize(
     "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True)
+# Durability is worthless for a cluster deleted at the end of the run.
 SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "32MB",
             "max_connections": "200", "listen_addresses": "127.0.0.1", "log_min_messages": "warning"}
 
