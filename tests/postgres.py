@@ -36,6 +36,8 @@ STALE_AFTER = 600  # seconds: a cluster directory this old with no server runnin
 # Parametrizes the `database_url` fixture (so `app` and `live_server`) over SQLite and PostgreSQL.
 BOTH_DATABASES = pytest.mark.parametrize(
     "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True)
+# For a test that watches SQLite itself (its trace callback), even under COURSEPORT_TEST_DATABASE=postgresql.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # Durability is worthless for a cluster deleted at the end of the run.
 SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "32MB",
             "max_connections": "200", "listen_addresses": "127.0.0.1", "log_min_messages": "warning"}
