@@ -10,6 +10,7 @@ from app.models import (
 )
 from tests.factories import make_activity, make_quiz, make_resource
 from tests.helpers import csrf_token, login, post_form
+from tests.postgres import SQLITE_ONLY
 from tests.web.course_world import field_errors, switch_user, world  # noqa: F401  (fixture)
 
 XSS = ('<p>Hello</p><script>alert("pwned")</script><img src="x.png" onerror="alert(2)">'
@@ -138,6 +139,7 @@ def test_stored_html_is_sanitised_again_when_shown(client, db, world):
 
 # ---------------------------------------------------------------- viewing and page completion
 
+@SQLITE_ONLY
 def test_a_repeat_view_of_a_page_reads_once_each_and_writes_nothing(client, db, world):
     """On SQLite even an insert that ends up doing nothing takes the database's write lock: a page already
     completed is only read."""
