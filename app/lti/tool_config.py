@@ -7,8 +7,9 @@ driver-level statements (app/models/queries/platforms.py).
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from flask import g, has_request_context
 from pylti1p3.deployment import Deployment as LibDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
@@ -63,6 +64,42 @@ class ToolDeployment(LibDeployment):
         self.set_deployment_id(model.deployment_id)
 
 
+class CheckedRegistration(NamedTuple):
+    """A registration with one of its deployments, both found Active by this request's launch validation: the
+    columns the rest of the launch reads (app/models/queries/launch.py USABLE returns the same)."""
+
+    id: int
+    name: str
+    issuer: str | None
+    client_id: str | None
+    status: str
+    frame_origins: list[str] | None
+    last_launch_at: Any
+    deployment_status: str
+    deployment_seen_at: Any
+
+
+_FOUND = "lti_found_rows"
+
+
+def _found(kind: str, row: Any) -> None:
+    """Remember a row a lookup found Active for the rest of this request (nothing outside one)."""
+    if has_request_context():
+        g.setdefault(_FOUND, {})[(kind, row.id)] = row
+
+
+def checked_in_this_request(registration_id: int, deployment_pk: int) -> CheckedRegistration | None:
+    """The registration and deployment as this request's validation found them Active, milliseconds ago; None
+    when this request did not validate them (a resumed launch reads them again)."""
+    found = g.get(_FOUND, {}) if has_request_context() else {}
+    registration, deployment = found.get(("registration", registration_id)), found.get(("deployment", deployment_pk))
+    if registration is None or deployment is None:
+        return None
+    return CheckedRegistration(registration.id, registration.name, registration.issuer, registration.client_id,
+                               registration.status, registration.frame_origins, registration.last_launch_at,
+                               deployment.status, deployment.last_seen_at)
+
+
 def active_registrations(iss: str) -> list[RegistrationRef]:
     """At most two: callers only need to know whether the issuer has exactly one."""
     return list(_BY_ISSUER.all(iss=iss, active=STATUS_ACTIVE))
@@ -82,7 +119,10 @@ class DbToolConf(ToolConfAbstract):
             candidates = active_registrations(iss)
             return ToolRegistration(candidates[0]) if len(candidates) == 1 else None
         row = _BY_CLIENT.first(iss=iss, client_id=client_id, active=STATUS_ACTIVE)
-        return ToolRegistration(row) if row else None
+        if row is None:
+            return None
+        _found("registration", row)
+        return ToolRegistration(row)
 
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> ToolRegistration | None:
         return self.find_registration_by_params(iss, None)
@@ -100,7 +140,10 @@ class DbToolConf(ToolConfAbstract):
             return None
         row = _DEPLOYMENT.first(registration_id=registration.model.id, deployment_id=deployment_id,
                                 active=DEPLOYMENT_ACTIVE)
-        return ToolDeployment(row) if row else None
+        if row is None:
+            return None
+        _found("deployment", row)
+        return ToolDeployment(row)
 
     def find_deployment(self, iss: str, deployment_id: str) -> ToolDeployment | None:
         return self.find_deployment_by_params(iss, deployment_id, None)

@@ -195,10 +195,11 @@ class DriverStatement:
         connection, sql, args = self._bind(params)
         cursor = _cursor_execute(sql, args, connection=connection)
         try:
-            if cursor.description is None:
+            description = cursor.description  # psycopg builds it anew at each access
+            if description is None:
                 return connection.dialect, [], (), cursor.rowcount
             found = cursor.fetchall()
-            columns = tuple((column[0], column[1]) for column in cursor.description)
+            columns = tuple((column[0], column[1]) for column in description)
             return connection.dialect, found, columns, cursor.rowcount
         finally:
             cursor.close()

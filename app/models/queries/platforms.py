@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from app.models.driver_sql import DriverStatement
 
+# With what the rest of a launch reads of them (frame origins, last-seen times), so it need not read them again.
 _REGISTRATION = ("SELECT id, name, issuer, client_id, login_id, auth_request_url, jwks_url, access_token_url, "
-                 "token_audience, status FROM platform_registration ")
-BY_CLIENT = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND client_id = :client_id AND status = :active")
-BY_ISSUER = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND status = :active LIMIT 2")
-BY_LOGIN_ID = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND login_id = :login_id AND status = :active")
-DEPLOYMENT = DriverStatement("SELECT id, deployment_id FROM deployment WHERE registration_id = :registration_id "
-                             "AND deployment_id = :deployment_id AND status = :active")
+                 "token_audience, status, frame_origins, last_launch_at FROM platform_registration ")
+_CONVERTED = {"result_json": ("frame_origins",), "result_times": ("last_launch_at",)}
+BY_CLIENT = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND client_id = :client_id AND status = :active",
+                            **_CONVERTED)
+BY_ISSUER = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND status = :active LIMIT 2", **_CONVERTED)
+BY_LOGIN_ID = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND login_id = :login_id AND status = :active",
+                              **_CONVERTED)
+DEPLOYMENT = DriverStatement("SELECT id, deployment_id, status, last_seen_at FROM deployment "
+                             "WHERE registration_id = :registration_id AND deployment_id = :deployment_id "
+                             "AND status = :active", result_times=("last_seen_at",))
 # Every page of a launched session is framed by these: the Active registrations' issuer, authentication URL and
 # learned origins, and the legacy consumers' return URLs.
 ORIGINS = DriverStatement(

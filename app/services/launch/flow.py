@@ -11,6 +11,7 @@ from app.extensions import db
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
 from app.lti.legacy.launch import legacy_issuer
+from app.lti.tool_config import checked_in_this_request
 from app.models import Deployment, PlatformRegistration, User
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
 from app.models.queries.launch import AVAILABLE_TO as _AVAILABLE_TO, RESOURCE as _RESOURCE, USABLE as _USABLE
@@ -24,8 +25,10 @@ from app.services.platforms.settings import UNKNOWN_DEPLOYMENT_HOLD
 
 def _checked_registration(launch: LaunchData) -> Any:
     """The launch's registration as a row (id, name, issuer, client_id, frame_origins), refused if it or the
-    deployment stopped being Active since validation. One statement: every launch and resume runs it."""
-    registration = _USABLE.first(registration=launch.registration_id, deployment=launch.deployment_pk)
+    deployment stopped being Active since validation. No statement on the launch POST itself, whose validation
+    found both Active; one on a resume."""
+    registration = checked_in_this_request(launch.registration_id, launch.deployment_pk) or \
+        _USABLE.first(registration=launch.registration_id, deployment=launch.deployment_pk)
     if registration is None or registration.status != STATUS_ACTIVE:
         raise launch_error("launch_registration", iss=launch.issuer, client_id=launch.client_id,
                            detail="The registration was deleted or is no longer Active.")
