@@ -1,0 +1,102 @@
+"""Every admin and teacher page at 1,280 px and at 390 px (a phone): no sideways page scroll, the header's
+user name and "Log out" reachable (through the menu button on a phone), copy buttons on screen, and no serious
+or critical axe-core violation. One browser context per person and width, logged in once."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.site_world import build_site
+from tests.browser.steps import log_in
+from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+# axe-core, vendored from its npm package for tests only (the app never serves it).
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+WIDTHS = {"desktop": 1280, "phone": 390}
+BLOCKING_IMPACTS = ("serious", "critical")
+
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const width = window.innerWidth;
+  if (document.documentElement.scrollWidth > width) {
+    problems.push(`page is ${document.documentElement.scrollWidth}px wide`);
+  }
+  document.querySelectorAll('.copy-field').forEach((field) => {
+    const button = field.querySelector('button').getBoundingClientRect();
+    const input = field.querySelector('.copy-input');
+    if (field.offsetParent !== null && (button.right > width || button.width === 0)) {
+      problems.push(`copy button for ${input.id} off screen`);
+    }
+    if (field.offsetParent !== null && input.getBoundingClientRect().right > width) {
+      problems.push(`copy value ${input.id} cut at the screen edge`);
+    }
+  });
+  return problems;
+}"""
+
+
+def header_problems(page: Page, full_name: str) -> list[str]:
+    """The person's name and "Log out" are visible, or become visible through the menu button."""
+    header = page.locator(".site-header")
+    menu = header.get_by_role("button", name="Menu")
+    problems = []
+    if menu.is_visible():
+        if menu.get_attribute("aria-expanded") != "false":
+            problems.append("menu button not collapsed on load")
+        menu.click()
+        if menu.get_attribute("aria-expanded") != "true":
+            problems.append("menu button did not expand")
+    for control in (header.get_by_text(full_name, exact=True), header.get_by_role("button", name="Log out")):
+        if not control.is_visible():
+            problems.append(f"header control not reachable: {control}")
+    if menu.is_visible():
+        menu.click()
+    return problems
+
+
+def axe_problems(page: Page) -> list[str]:
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"axe {item['id']} ({item['impact']}): {item['help']} at "
+            + ", ".join(" ".join(node["target"]) for node in item["nodes"][:4])
+            for item in results["violations"] if item["impact"] in BLOCKING_IMPACTS]
+
+
+def sweep(browser, base_url: str, width: int, username: str, full_name: str, paths: list[str],
+          shots: str) -> list[str]:
+    # add_init_script goes through the DevTools protocol, which the page's Content-Security-Policy does not
+    # govern, so axe is present on every page without relaxing the site's CSP or bypass_csp.
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900})
+    context.add_init_script(path=str(AXE))
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        log_in(page, username)
+        problems = []
+        for path in paths:
+            response = page.goto(path)
+            found = [] if response and response.ok else [f"HTTP {response.status if response else '-'}"]
+            found += page.evaluate(LAYOUT_PROBLEMS) + header_problems(page, full_name) + axe_problems(page)
+            problems += [f"{width}px {username} {path}: {item}" for item in found]
+            if shots:
+                ARTIFACTS.mkdir(exist_ok=True)
+                name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
+                page.screenshot(path=str(ARTIFACTS / f"{shots}-{username}-{name}.png"), full_page=True)
+        return problems
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width_name", list(WIDTHS))
+def test_every_admin_and_teacher_page_fits_and_passes_axe(browser, live_server, width_name):
+    with live_server.app.app_context():
+        pages = build_site()
+    width = WIDTHS[width_name]
+    shots = os.environ.get("COURSEPORT_SCREENSHOTS") and f"layout-{width}"
+    problems = sweep(browser, live_server.url, width, "admin", "Ada Administrator-Longname", pages.admin, shots)
+    problems += sweep(browser, live_server.url, width, "teacher", "Terry Teacher", pages.teacher, shots)
+    assert not problems, "\n".join(problems)
