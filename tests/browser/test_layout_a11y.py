@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.site_world import build_site
 from tests.browser.steps import log_in
@@ -100,3 +100,43 @@ def test_every_admin_and_teacher_page_fits_and_passes_axe(browser, live_server, 
     problems = sweep(browser, live_server.url, width, "admin", "Ada Administrator-Longname", pages.admin, shots)
     problems += sweep(browser, live_server.url, width, "teacher", "Terry Teacher", pages.teacher, shots)
     assert not problems, "\n".join(problems)
+
+
+def test_phone_menu_opens_from_the_keyboard_and_closes_with_escape(browser, live_server):
+    with live_server.app.app_context():
+        build_site()
+    context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTHS["phone"], "height": 844})
+    context.add_init_script(path=str(AXE))
+    try:
+        page = context.new_page()
+        log_in(page, "admin")
+        menu = page.get_by_role("button", name="Menu")
+        expect(menu).to_have_attribute("aria-expanded", "false")
+        expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+        menu.focus()
+        page.keyboard.press("Enter")
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        site_menu = page.locator(f"#{menu.get_attribute('aria-controls')}")
+        for link in ("My courses", "Courses", "Site administration"):
+            expect(site_menu.get_by_role("link", name=link, exact=True)).to_be_visible()
+        expect(site_menu.get_by_text("Ada Administrator-Longname")).to_be_visible()
+        expect(site_menu.get_by_role("button", name="Log out")).to_be_visible()
+        assert axe_problems(page) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "layout-390-menu-open.png"))
+
+        page.keyboard.press("Tab")
+        page.keyboard.press("Escape")
+        expect(menu).to_have_attribute("aria-expanded", "false")
+        expect(menu).to_be_focused()
+        expect(site_menu).to_be_hidden()
+
+        site_menu_link = page.get_by_role("link", name="Courses", exact=True)
+        menu.click()
+        site_menu_link.click()
+        expect(page.get_by_role("heading", name="Courses")).to_be_visible()
+        page.set_viewport_size({"width": WIDTHS["desktop"], "height": 800})
+        expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    finally:
+        context.close()

@@ -96,7 +96,7 @@ def _launch_step() -> Step:
 def _worker_step() -> Step:
     silent = worker_silence_minutes()
     state = ("The worker is running." if silent is None
-             else f"No worker has run in the last {silent} minutes: start `flask --app wsgi lti worker`.")
+             else f"No worker has run in the last {silent} minutes. Start one with: flask --app wsgi lti worker")
     return Step(STEP_WORKER, "Synchronisation worker running", silent is None, state)
 
 
