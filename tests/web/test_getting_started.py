@@ -18,7 +18,7 @@ from tests.conftest import make_app
 from tests.helpers import login
 
 STEP_RE = re.compile(r'<li class="setup-step (is-done|is-todo)" data-step="(\w+)">')
-WARNING = "An LMS cannot use this site&#39;s URLs yet."
+WARNING = "An LMS cannot use this site's URLs yet."
 
 
 def steps(client) -> dict[str, bool]:
