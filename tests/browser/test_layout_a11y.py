@@ -96,7 +96,7 @@ def test_every_admin_and_teacher_page_fits_and_passes_axe(browser, live_server, 
     with live_server.app.app_context():
         pages = build_site()
     width = WIDTHS[width_name]
-    shots = os.environ.get("COURSEPORT_SCREENSHOTS") and f"layout-{width}"
+    shots = os.environ.get("SWEEP_SCREENSHOTS") and f"layout-{width}"
     problems = sweep(browser, live_server.url, width, "admin", "Ada Administrator-Longname", pages.admin, shots)
     problems += sweep(browser, live_server.url, width, "teacher", "Terry Teacher", pages.teacher, shots)
     assert not problems, "\n".join(problems)
