@@ -61,36 +61,42 @@ def _address_step(address: SiteAddress) -> Step:
     return Step(STEP_ADDRESS, "Public address over https", address.usable, state)
 
 
+def _counted_step(key: str, title: str, done: tuple[int, str, str], waiting: tuple[int, str], nothing: str) -> Step:
+    """Done once `done`'s count is above zero; until then it tells what is waiting, or that nothing happened."""
+    (count, singular, plural), (waiting_count, waiting_text) = done, waiting
+    if count:
+        state = f"{_counted(count, singular, plural)}."
+    elif waiting_count:
+        state = waiting_text
+    else:
+        state = nothing
+    return Step(key, title, bool(count), state)
+
+
 def _register_step() -> Step:
     active = _count(select(func.count(PlatformRegistration.id)).where(PlatformRegistration.status == STATUS_ACTIVE))
     waiting = _count(select(func.count(PlatformRegistration.id)).where(PlatformRegistration.status != STATUS_ACTIVE))
-    if active:
-        state = f"{_counted(active, 'active registration', 'active registrations')}."
-    elif waiting:
-        state = f"{_counted(waiting, 'registration', 'registrations')} still waiting for the platform's details."
-    else:
-        state = "No platform is registered yet."
-    return Step(STEP_REGISTER, "Register a platform", bool(active), state)
+    return _counted_step(
+        STEP_REGISTER, "Register a platform", (active, "active registration", "active registrations"),
+        (waiting, f"{_counted(waiting, 'registration', 'registrations')} still waiting for the platform's details."),
+        "No platform is registered yet.")
 
 
 def _publish_step() -> Step:
     published = _count(select(func.count(PublishedResource.id)).where(PublishedResource.enabled.is_(True)))
-    state = (f"{_counted(published, 'published resource', 'published resources')}." if published
-             else "No course or activity is published as an LTI tool yet.")
-    return Step(STEP_PUBLISH, "Publish a course or activity", bool(published), state)
+    return _counted_step(STEP_PUBLISH, "Publish a course or activity",
+                         (published, "published resource", "published resources"), (0, ""),
+                         "No course or activity is published as an LTI tool yet.")
 
 
 def _launch_step() -> Step:
     launched = _count(select(func.count(LaunchLog.id)).where(
         LaunchLog.kind.in_(LAUNCH_KINDS), LaunchLog.outcome == launch_log.SUCCESS))
     failed = _count(select(func.count(LaunchLog.id)).where(LaunchLog.outcome != launch_log.SUCCESS))
-    if launched:
-        state = f"{_counted(launched, 'successful launch', 'successful launches')}."
-    elif failed:
-        state = f"No successful launch yet; {_counted(failed, 'failed attempt', 'failed attempts')} in the launch log."
-    else:
-        state = "No launch yet: add the tool to a course in the LMS and open it."
-    return Step(STEP_LAUNCH, "First successful launch", bool(launched), state)
+    return _counted_step(
+        STEP_LAUNCH, "First successful launch", (launched, "successful launch", "successful launches"),
+        (failed, f"No successful launch yet; {_counted(failed, 'failed attempt', 'failed attempts')} in the launch log."),
+        "No launch yet: add the tool to a course in the LMS and open it.")
 
 
 def _worker_step() -> Step:
