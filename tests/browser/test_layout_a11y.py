@@ -35,6 +35,11 @@ LAYOUT_PROBLEMS = """() => {
     if (field.offsetParent !== null && input.getBoundingClientRect().right > width) {
       problems.push(`copy value ${input.id} cut at the screen edge`);
     }
+    // With room to spare a registration's URLs show whole; on a phone they may scroll inside their field.
+    if (field.offsetParent !== null && width >= 1000 && field.closest('.url-table, .guide-steps')
+        && input.scrollWidth > input.clientWidth) {
+      problems.push(`copy value ${input.id} does not fit its field`);
+    }
   });
   return problems;
 }"""
