@@ -93,7 +93,7 @@ def checked_in_this_request(registration_id: int, deployment_pk: int) -> Checked
     when this request did not validate them (a resumed launch reads them again)."""
     found = g.get(_FOUND, {}) if has_request_context() else {}
     registration, deployment = found.get(("registration", registration_id)), found.get(("deployment", deployment_pk))
-    if registration is None or deployment is None:
+    if registration is None or deployment is None or deployment.registration_id != registration.id:
         return None
     return CheckedRegistration(registration.id, registration.name, registration.issuer, registration.client_id,
                                registration.status, registration.frame_origins, registration.last_launch_at,

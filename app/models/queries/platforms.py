@@ -13,7 +13,7 @@ BY_CLIENT = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND client_id =
 BY_ISSUER = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND status = :active LIMIT 2", **_CONVERTED)
 BY_LOGIN_ID = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND login_id = :login_id AND status = :active",
                               **_CONVERTED)
-DEPLOYMENT = DriverStatement("SELECT id, deployment_id, status, last_seen_at FROM deployment "
+DEPLOYMENT = DriverStatement("SELECT id, registration_id, deployment_id, status, last_seen_at FROM deployment "
                              "WHERE registration_id = :registration_id AND deployment_id = :deployment_id "
                              "AND status = :active", result_times=("last_seen_at",))
 # Every page of a launched session is framed by these: the Active registrations' issuer, authentication URL and
