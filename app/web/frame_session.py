@@ -8,8 +8,9 @@ session cookie. It lives server-side instead, under a random token that moves fr
   new one. Pages name the new token in a `<meta name="lti-frame">`; static/js/lti_frame.js adds it to same-site
   links when they are followed and to forms as a hidden field; redirects get it in their Location here.
 * So a token is good for exactly one request: the URLs left in the frame's history, in server access logs or in
-  a Referer are spent by the time anyone could read them. Responses also say `Referrer-Policy: no-referrer` and
-  `Cache-Control: no-store`, and set no cookie at all.
+  a Referer are spent by the time anyone could read them. Responses also say `Referrer-Policy: same-origin` (no
+  other site ever sees these URLs; our own forms keep the same-origin Referer that Flask-WTF checks over HTTPS)
+  and `Cache-Control: no-store`, and set no cookie at all.
 * A request with a spent or expired token gets an anonymous session marked `ended`, so the launch blueprint can
   say "launch again" instead of showing a login page that would need cookies. Back and reload inside the frame
   therefore end the session; relaunching from the course starts a new one.
@@ -50,9 +51,11 @@ class FrameSessionInterface(SecureCookieSessionInterface):
     session_class = FrameAwareSession
 
     def open_session(self, app: Flask, request: Request) -> FrameAwareSession | None:
-        token = request.args.get(FRAME_PARAM)
-        if token is None and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        token = None
+        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+            # A form's own field first: a form without an action posts to the page's URL, whose token is spent.
             token = request.form.get(FRAME_PARAM)
+        token = token or request.args.get(FRAME_PARAM)
         if not token:
             return super().open_session(app, request)
         kept = DbLaunchDataStorage().take(_key(token)) if len(token) <= _TOKEN_MAX else None
@@ -89,7 +92,7 @@ def _hand_on(response: Response, token: str) -> None:
         parts = urlsplit(location)
         query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != FRAME_PARAM]
         response.headers["Location"] = urlunsplit(parts._replace(query=urlencode([*query, (FRAME_PARAM, token)])))
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
 
 
