@@ -9,10 +9,11 @@ from app.extensions import db
 from app.jobs import worker
 from app.jobs.queue import GRADE_PUSH
 from app.models import ActivityCompletion, Grade, GradeSyncLog, LtiUserResourceLink, ResourceLink, SyncJob
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from app.services.courses.completion import mark_complete
 from tests.e2e.ags_platform import LINEITEM_READONLY, SCORE
 from tests.factories import make_activity
+from tests.postgres import BOTH_DATABASES
 from tests.sync_factories import grade_scene, link_user, make_link, platform  # noqa: F401 (fixture)
 
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -24,6 +25,7 @@ def _logs(resource_id: int) -> list[GradeSyncLog]:
         GradeSyncLog.published_resource_id == resource_id).order_by(GradeSyncLog.id)).scalars())
 
 
+@BOTH_DATABASES
 def test_a_grade_change_queues_a_job_in_its_own_transaction_and_the_platform_gets_the_score(app, platform):
     scene = grade_scene(platform)
     student = scene.students[0]
@@ -135,10 +137,10 @@ def test_unchanged_grades_are_not_resent(app, platform):
     scene.grade(scene.students[0], "8")
     worker.run_due()
     scene.grade(scene.students[0], "8")  # same value: no change, no job
-    assert sync.queue_grade_pushes() == 0  # the sweep finds nothing that differs
+    assert queueing.queue_grade_pushes() == 0  # the sweep finds nothing that differs
     assert worker.run_due().processed == 0
 
-    sync.queue_grade_pushes(scene.resource.id, everything=True)  # "Sync grades now" looks at everyone
+    queueing.queue_grade_pushes(scene.resource.id, everything=True)  # "Sync grades now" looks at everyone
     db.session.commit()
     worker.run_due()
     assert len(platform.scores()) == 1
@@ -147,6 +149,7 @@ def test_unchanged_grades_are_not_resent(app, platform):
                              "Skipping - Invalid grade"]
 
 
+@BOTH_DATABASES
 def test_regrades_carry_strictly_increasing_timestamps(app, platform):
     scene = grade_scene(platform)
     student = scene.students[0]
@@ -164,6 +167,7 @@ def test_regrades_carry_strictly_increasing_timestamps(app, platform):
     assert stamps[1] - stamps[0] == timedelta(milliseconds=1)
 
 
+@BOTH_DATABASES
 def test_a_course_resource_sends_the_course_total_in_raw_points(app, platform):
     scene = grade_scene(platform, target="course")
     quiz = make_activity(scene.course, "quiz", "Quiz", max_grade="30")
@@ -186,7 +190,7 @@ def test_the_completion_gate_holds_grades_until_the_course_is_completed(app, pla
 
     mark_complete(page, student)
     db.session.commit()
-    assert sync.queue_grade_pushes() == 1  # the sweep re-evaluates the gate
+    assert queueing.queue_grade_pushes() == 1  # the sweep re-evaluates the gate
     db.session.commit()
     worker.run_due()
     assert [s.data["scoreGiven"] for s in platform.scores()] == [90.0]
@@ -200,7 +204,7 @@ def test_the_activity_gate_and_the_skip_messages(app, platform):
     grade = Grade(activity_id=scene.assignment.id, user_id=student.id, value=Decimal("4"))
     db.session.add(grade)
     db.session.commit()
-    sync.queue_grade_pushes(scene.resource.id, everything=True)
+    queueing.queue_grade_pushes(scene.resource.id, everything=True)
     db.session.commit()
     worker.run_due()
     assert "Skipping - Activity not completed" in [log.message for log in _logs(scene.resource.id)]
