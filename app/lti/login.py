@@ -44,6 +44,7 @@ class LoginStart:
     deployment_hint: str | None
     relaunch_url: str | None = None  # the same login, for a new window (cookies blocked, or storage may fail)
     storage: StorageRequest | None = None  # set when the login's secret goes to the platform's storage first
+    no_cookie: bool = False  # the probe found no cookie working: without the platform's answer, a new window
 
     @property
     def cookies_blocked(self) -> bool:
@@ -213,6 +214,6 @@ def start_login(base_url: str) -> LoginStart | Response:
         return LoginStart(response, registration.model, cookie_method, deployment_hint)
     assert target is not None and secret is not None
     state = login.issued_state
-    return LoginStart(response, registration.model, STORAGE if cookie_method == NO_COOKIES else cookie_method,
-                      deployment_hint, relaunch_url=relaunch_url,
-                      storage=StorageRequest(target, origin, storage_key(state), secret))
+    return LoginStart(response, registration.model, STORAGE, deployment_hint, relaunch_url=relaunch_url,
+                      storage=StorageRequest(target, origin, storage_key(state), secret),
+                      no_cookie=cookie_method == NO_COOKIES)

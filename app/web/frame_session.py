@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, Request, current_app, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, session_json_serializer
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app.extensions import db
@@ -54,7 +55,10 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         token = None
         if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
             # A form's own field first: a form without an action posts to the page's URL, whose token is spent.
-            token = request.form.get(FRAME_PARAM)
+            try:
+                token = request.form.get(FRAME_PARAM)
+            except HTTPException:
+                token = None  # an oversized body: the view refuses it when it reads the form
         token = token or request.args.get(FRAME_PARAM)
         if not token:
             return super().open_session(app, request)

@@ -23,8 +23,8 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.models import LaunchLog, LtiStorageEntry
 from tests import factories
-from tests.browser.test_welcome_iframe import _tls_context
-from tests.conftest import ARTIFACTS, make_app
+from tests.browser.lms_frame import lms_frame_page, shot, tls_context
+from tests.conftest import make_app
 from tests.e2e.lti_launcher import LaunchPlatform, LinkSpec
 from tests.e2e.platform_server import PlatformServer
 from tests.helpers import LiveServer, free_port
@@ -94,7 +94,7 @@ class CookielessLms:
     def __init__(self, tmp_path: Path, *, answer: bool = True, impostor: bool = False) -> None:
         port = free_port()
         self.app = make_app(tmp_path, COURSEPORT_BASE_URL=f"https://127.0.0.1:{port}")
-        self.tool = LiveServer(self.app, port, _tls_context(tmp_path)).start()
+        self.tool = LiveServer(self.app, port, tls_context(tmp_path)).start()
         self.server = PlatformServer().start()
         self.platform = LaunchPlatform(self.server, self.tool.url)
         self.pages = f"http://localhost:{self.server.port}"
@@ -164,24 +164,14 @@ def _block_tool_cookies(context, tool_url: str, certificate: Path) -> None:
 @pytest.fixture
 def cookieless(browser, tmp_path, request) -> Iterator[tuple[CookielessLms, object]]:
     lms = CookielessLms(tmp_path, **getattr(request, "param", {}))
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
-    _block_tool_cookies(context, lms.tool.url, tmp_path / "cert.pem")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
+    with lms_frame_page(browser, lms, width=1280,
+                        prepare=lambda context: _block_tool_cookies(context, lms.tool.url, tmp_path / "cert.pem")
+                        ) as (lms, page):
         yield lms, page
-    finally:
-        context.close()
-        lms.close()
 
 
 def _tool_cookies(page) -> list[dict]:
     return [cookie for cookie in page.context.cookies() if cookie["domain"] == "127.0.0.1"]
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_learner_launches_and_browses_without_any_tool_cookie(cookieless, caplog):
@@ -193,10 +183,10 @@ def test_learner_launches_and_browses_without_any_tool_cookie(cookieless, caplog
     page.goto(lms.course_page("learner-1"))
     frame = page.frame_locator("#tool")
     frame.get_by_role("heading", name="Galileo's telescope").wait_for()
-    _shot(page, "platform-storage-landed-1280")
+    shot(page, "platform-storage-landed-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(300)
-    _shot(page, "platform-storage-landed-390")
+    shot(page, "platform-storage-landed-390")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # Further pages in the frame, forms with their CSRF tokens included: start an attempt, answer, finish.
@@ -205,7 +195,7 @@ def test_learner_launches_and_browses_without_any_tool_cookie(cookieless, caplog
     frame.get_by_label("right 2").check()
     frame.get_by_role("button", name="Submit all and finish").click()
     frame.get_by_text("Attempt 1 submitted").wait_for()
-    _shot(page, "platform-storage-quiz-done")
+    shot(page, "platform-storage-quiz-done")
     frame.get_by_role("link", name="Finish review").click()
     frame.get_by_text("Highest grade:").wait_for()
 
@@ -242,7 +232,7 @@ def test_a_platform_that_does_not_answer_gets_the_new_window_notice(cookieless):
     link = frame.get_by_role("link", name="Open in a new window")
     assert link.get_attribute("target") == "_blank"
     assert "lti_new_window=1" in link.get_attribute("href") and "lti_storage_target" not in link.get_attribute("href")
-    _shot(page, "platform-storage-no-answer")
+    shot(page, "platform-storage-no-answer")
     assert _tool_cookies(page) == []
 
 

@@ -73,7 +73,7 @@ def test_the_launch_page_fetches_the_secret_and_the_re_post_lands_without_cookie
     with world.context():
         rows = db.session.execute(select(LaunchLog).order_by(LaunchLog.id)).scalars().all()
         assert [(row.kind, row.outcome, row.cookie_method) for row in rows] == [
-            ("LTI 1.3 login", "success", "cookie"), ("LTI 1.3 launch", "success", "storage")]
+            ("LTI 1.3 login", "success", "storage"), ("LTI 1.3 launch", "success", "storage")]
 
 
 def test_a_replayed_storage_launch_is_refused(world):

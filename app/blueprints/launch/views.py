@@ -50,7 +50,7 @@ def login():
     if started.storage is not None:
         return launch_pages.storage_page(started.storage, lti_settings(), started.relaunch_url,
                                          login_response=started.response,
-                                         cookies_blocked=started.cookie_method == "storage")
+                                         cookies_blocked=started.no_cookie)
     return started.response
 
 
