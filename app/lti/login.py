@@ -187,11 +187,12 @@ def start_login(base_url: str) -> LoginStart | Response:
         cookie_method, proven = probed, probed != NO_COOKIES
     elif secure:
         proven = True  # the browser sent our session cookie: cookies work here
-    relaunch_url = _new_window_url(base_url, params)
     # Platform storage only where a cookie is not known to work: over HTTPS the probe found none, on a plain
     # http host it was not probed. A browser whose cookie works keeps the plain redirect (no extra page).
     target = storage_target(params.get("lti_storage_target")) if not proven else None
     origin = platform_origin(registration.model.auth_request_url) if target else None
+    # Only the fallbacks (the cookie notice, a platform that does not answer) need the login for a new window.
+    relaunch_url = _new_window_url(base_url, params) if origin or cookie_method == NO_COOKIES else None
     if cookie_method == NO_COOKIES and not origin:
         return LoginStart(None, registration.model, cookie_method, deployment_hint, relaunch_url=relaunch_url)
     if params.get(NEW_WINDOW_PARAM) == "1" and cookie_method == COOKIE:

@@ -11,6 +11,8 @@ session cookie. It lives server-side instead, under a random token that moves fr
   a Referer are spent by the time anyone could read them. Responses also say `Referrer-Policy: same-origin` (no
   other site ever sees these URLs; our own forms keep the same-origin Referer that Flask-WTF checks over HTTPS)
   and `Cache-Control: no-store`, and set no cookie at all.
+* A token only opens its session for the browser (user agent) that launched: a link with someone else's token,
+  sent from another kind of browser, does not sign its reader into their account.
 * A request with a spent or expired token gets an anonymous session marked `ended`, so the launch blueprint can
   say "launch again" instead of showing a login page that would need cookies. Back and reload inside the frame
   therefore end the session; relaunching from the course starts a new one.
@@ -19,11 +21,12 @@ Requests without a token (every cookie-based session, the usual case) use Flask'
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Flask, Request, current_app, session
+from flask import Flask, Request, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, session_json_serializer
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -34,6 +37,7 @@ from app.lti.storage import DbLaunchDataStorage
 FRAME_PARAM = "lti_frame"
 FRAME_LIFETIME = 3600  # idle time: each request stores the session again for this long
 _TOKEN_MAX = 64
+_BROWSER_KEY = "_frame_browser"
 
 
 def _key(token: str) -> str:
@@ -63,11 +67,13 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         if not token:
             return super().open_session(app, request)
         kept = DbLaunchDataStorage().take(_key(token)) if len(token) <= _TOKEN_MAX else None
-        if not isinstance(kept, dict) or not isinstance(kept.get("session"), str):
+        data = session_json_serializer.loads(kept["session"]) \
+            if isinstance(kept, dict) and isinstance(kept.get("session"), str) else {}
+        if not data or data.get(_BROWSER_KEY) != _browser(request):
             opened = self.session_class()
             opened.ended = True
             return opened
-        opened = self.session_class(session_json_serializer.loads(kept["session"]))
+        opened = self.session_class(data)
         opened.frame_token = secrets.token_urlsafe(32)
         return opened
 
@@ -76,10 +82,16 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         if token is None:
             super().save_session(app, session, response)
             return
-        DbLaunchDataStorage().set_value(_key(token), {"session": session_json_serializer.dumps(dict(session))},
+        # Stamped on every save: sign-ins clear the session, and this request's browser is the one it belongs to.
+        kept = {**session, _BROWSER_KEY: _browser(request)}
+        DbLaunchDataStorage().set_value(_key(token), {"session": session_json_serializer.dumps(kept)},
                                         exp=FRAME_LIFETIME)
         db.session.commit()
         _hand_on(response, token)
+
+
+def _browser(request: Request) -> str:
+    return hashlib.sha256(request.user_agent.string.encode()).hexdigest()[:16]
 
 
 def _same_site_location(location: str) -> bool:

@@ -105,3 +105,13 @@ def test_a_storage_target_that_is_not_a_frame_name_is_ignored(world):
     query = browser.login_params(world.platform, world.link(sub="stored-4"), lti_storage_target='x"><script>')
     login = browser.get("/lti/login", params=query)
     assert login.status_code == 302 and login.headers["Location"].startswith(world.platform.auth_url)
+
+
+def test_a_frame_token_opens_its_session_only_for_the_browser_that_launched(world):
+    browser, secret, form, _ = _stored_launch(world, world.link(sub="stored-5"))
+    landed = browser.post("/lti/launch", {**form, "lti_storage_secret": secret})
+    token = parse_qs(urlsplit(landed.headers["Location"]).query)["lti_frame"][0]
+    other = world.browser()
+    other.session.headers["User-Agent"] = "Another browser/1.0"
+    stolen = other.get(f"/activity/{world.activity_id}?lti_frame={token}")
+    assert stolen.status_code == 401 and "This page has expired" in stolen.text
