@@ -1,18 +1,22 @@
 """The platform-storage path over HTTP, playing the platform's storage by hand: the login's page names the frame,
 origin, key and secret; a launch POST without the state cookie gets the page that fetches it back; the re-POST
-with the secret lands in a cookie-less frame session that moves from request to request by single-use token."""
+with the secret lands in a cookie-less frame session that moves from request to request by single-use token; deep
+linking takes the same path through the Welcome page."""
 from __future__ import annotations
 
 import html
 import json
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import LaunchLog, LtiStorageEntry
+from tests.e2e.deep_link_platform import DeepLinkingRequest, FormBrowser, LmsPlatform, LmsUser, forms
+from tests.e2e.deep_link_world import build_catalogue
 from tests.e2e.launch_world import World, row_counts, world  # noqa: F401  (fixture)
+from tests.e2e.platform_server import PlatformServer
 
 _CONFIG = re.compile(r'<script type="application/json" id="lti-storage-config">(.*?)</script>', re.S)
 _TOKEN = re.compile(r'<meta name="lti-frame-token" content="([^"]+)">')
@@ -115,3 +119,35 @@ def test_a_frame_token_opens_its_session_only_for_the_browser_that_launched(worl
     other.session.headers["User-Agent"] = "Another browser/1.0"
     stolen = other.get(f"/activity/{world.activity_id}?lti_frame={token}")
     assert stolen.status_code == 401 and "This page has expired" in stolen.text
+
+
+def test_deep_linking_through_platform_storage_links_an_account_without_cookies(live_server):
+    """The Welcome page and its login form, then content selection, in a frame session (no cookie anywhere)."""
+    with PlatformServer(client_id="lms-client") as server:
+        with live_server.app.app_context():
+            catalogue = build_catalogue(issuer=server.issuer, client_id=server.client_id, platform_url=server.url)
+        platform = LmsPlatform(server, live_server.url, catalogue.login_id)
+        browser = FormBrowser()
+        login_url = platform.login_url(LmsUser("lms-teacher-9", name="Terry Teacher"),
+                                       DeepLinkingRequest(data="course-9")) + "&lti_storage_target=_parent"
+        login = browser.get(login_url)
+        config = _config(login.text)
+        authorised = browser.get(config["next"])
+        (posted,) = forms(authorised.text)
+        browser.session.cookies.clear()
+        page = browser.post(posted.action, data=posted.fields)
+        assert _config(page.text)["key"] == config["key"]
+        welcome = browser.post(posted.action, data=[*posted.fields, ("lti_storage_secret", config["value"])])
+        assert urlsplit(welcome.url).path.startswith("/lti/account/") and "Welcome!" in welcome.text
+        token = _TOKEN.search(welcome.text).group(1)
+        login_form = next(form for form in forms(welcome.text) if "action=login" in form.action)
+        fields = {**dict(login_form.fields), "username": "dl-teacher", "password": "Password-123",
+                  "lti_frame": token}
+        browser.session.headers["Referer"] = welcome.url  # what the browser sends (same-origin referrer policy)
+        done = browser.post(urljoin(welcome.url, login_form.action), data=fields)
+        assert "Your existing account has been successfully linked." in done.text
+        launch_id = urlsplit(welcome.url).path.rsplit("/", 1)[1]
+        selection = browser.get(f"{live_server.url}/lti/deeplink/{launch_id}?lti_frame="
+                                f"{_TOKEN.search(done.text).group(1)}")
+        assert selection.status_code == 200 and "Published content" in selection.text
+        assert not browser.session.cookies
