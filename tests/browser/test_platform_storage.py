@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import LaunchLog, LtiStorageEntry
 from tests import factories
 from tests.browser.lms_frame import lms_frame_page, shot, tls_context
+from tests.browser.test_layout_a11y import AXE, axe_problems
 from tests.conftest import make_app
 from tests.e2e.lti_launcher import LaunchPlatform, LinkSpec
 from tests.e2e.platform_server import PlatformServer
@@ -164,9 +165,12 @@ def _block_tool_cookies(context, tool_url: str, certificate: Path) -> None:
 @pytest.fixture
 def cookieless(browser, tmp_path, request) -> Iterator[tuple[CookielessLms, object]]:
     lms = CookielessLms(tmp_path, **getattr(request, "param", {}))
-    with lms_frame_page(browser, lms, width=1280,
-                        prepare=lambda context: _block_tool_cookies(context, lms.tool.url, tmp_path / "cert.pem")
-                        ) as (lms, page):
+
+    def prepare(context) -> None:
+        _block_tool_cookies(context, lms.tool.url, tmp_path / "cert.pem")
+        context.add_init_script(path=str(AXE))  # every frame gets axe-core, whatever the page's CSP
+
+    with lms_frame_page(browser, lms, width=1280, prepare=prepare) as (lms, page):
         yield lms, page
 
 
@@ -184,9 +188,11 @@ def test_learner_launches_and_browses_without_any_tool_cookie(cookieless, caplog
     frame = page.frame_locator("#tool")
     frame.get_by_role("heading", name="Galileo's telescope").wait_for()
     shot(page, "platform-storage-landed-1280")
+    assert axe_problems(page.frame(name="tool")) == []
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(300)
     shot(page, "platform-storage-landed-390")
+    assert axe_problems(page.frame(name="tool")) == []
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # Further pages in the frame, forms with their CSRF tokens included: start an attempt, answer, finish.
@@ -233,6 +239,7 @@ def test_a_platform_that_does_not_answer_gets_the_new_window_notice(cookieless):
     assert link.get_attribute("target") == "_blank"
     assert "lti_new_window=1" in link.get_attribute("href") and "lti_storage_target" not in link.get_attribute("href")
     shot(page, "platform-storage-no-answer")
+    assert axe_problems(page.frame(name="tool")) == []
     assert _tool_cookies(page) == []
 
 
