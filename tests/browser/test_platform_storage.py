@@ -36,7 +36,8 @@ pytestmark = pytest.mark.browser
 _COURSE_PAGE = """<!doctype html><html><head><title>LMS course</title></head><body>
 <h1>LMS: History of Science</h1>
 <iframe name="post_message_forwarding" title="Forwarding" src="/forwarding" hidden></iframe>
-<iframe id="tool" name="tool" title="Courseport" src="{login}" style="width: 100%; box-sizing: border-box" height="500"></iframe>
+<iframe id="tool" name="tool" title="Courseport" src="{login}" style="width: 100%; box-sizing: border-box"
+        height="500"></iframe>
 <script>
 window.resizes = [];
 var tool = document.getElementById("tool");
@@ -45,8 +46,10 @@ window.addEventListener("message", function (event) {{
   var data = event.data;
   if ({answer} && (data.subject === "lti.capabilities" || data.subject === "org.imsglobal.lti.capabilities")) {{
     event.source.postMessage({{subject: data.subject + ".response", message_id: data.message_id,
-      supported_messages: [{{subject: "lti.capabilities"}}, {{subject: "lti.put_data", frame: "post_message_forwarding"}},
-                           {{subject: "lti.get_data", frame: "post_message_forwarding"}}, {{subject: "lti.frameResize"}}]}},
+      supported_messages: [{{subject: "lti.capabilities"}},
+                           {{subject: "lti.put_data", frame: "post_message_forwarding"}},
+                           {{subject: "lti.get_data", frame: "post_message_forwarding"}},
+                           {{subject: "lti.frameResize"}}]}},
       event.origin);
   }} else if (data.subject === "lti.frameResize") {{
     window.resizes.push(data.height);
@@ -121,7 +124,8 @@ class CookielessLms:
         page = _COURSE_PAGE.format(login=login, answer=self._answer)
         if self._impostor:
             impostor = f"http://127.0.0.1:{self.server.port}/impostor"
-            page = page.replace("<h1>", f'<iframe name="impostor" title="Impostor" src="{impostor}" hidden></iframe><h1>')
+            page = page.replace("<h1>", f'<iframe name="impostor" title="Impostor" src="{impostor}" hidden>'
+                                        "</iframe><h1>")
         path = f"/course-{sub}"
         self.server.handlers[path] = lambda request: Response(page, mimetype="text/html")
         return self.pages + path
@@ -234,7 +238,8 @@ def test_a_platform_that_does_not_answer_gets_the_new_window_notice(cookieless):
     frame = page.frame_locator("#tool")
     frame.get_by_role("heading", name="Cookies are blocked by your browser").wait_for()
     assert time.monotonic() - started < 6
-    assert frame.get_by_text("Your LMS did not answer the tool's request to keep this launch in its storage").is_visible()
+    assert frame.get_by_text("Your LMS did not answer the tool's request to keep this launch in its storage"
+                             ).is_visible()
     link = frame.get_by_role("link", name="Open in a new window")
     assert link.get_attribute("target") == "_blank"
     assert "lti_new_window=1" in link.get_attribute("href") and "lti_storage_target" not in link.get_attribute("href")
