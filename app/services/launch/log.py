@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from app.extensions import db
-from app.lti.errors import LtiError
+from app.limits import clip
+from app.lti.errors import TEXT_LIMIT, LtiError
 from app.models import LaunchLog, PlatformRegistration, PublishedResource, User
 from app.models.base import utcnow
 from app.models.driver_sql import DriverStatement
@@ -62,15 +63,17 @@ def record(kind: str, outcome: str, attempt: Attempt, *, error: LtiError | None 
            registration: Any = None, user_id: int | None = None, resource_id: int | None = None,
            **fields: Any) -> LoggedAttempt:
     """Add a row. `fields` are LaunchLog columns (issuer, client_id, deployment_id, subject, resource_link_id,
-    message_type, cookie_method, clock_skew, consumer_key); long values are cut to the column size.
+    message_type, cookie_method, clock_skew, consumer_key); long values are cut to the column size, marked.
     `registration` is a PlatformRegistration or a row with id, issuer and client_id."""
     values: dict[str, Any] = dict.fromkeys(_COLUMNS)
-    values.update({name: (str(value)[:_LIMITS[name]] if name in _LIMITS and value is not None else value)
+    values.update({name: (clip(str(value), _LIMITS[name]) if name in _LIMITS and value is not None else value)
                    for name, value in fields.items()})
     values.update(kind=kind, outcome=outcome, user_id=user_id, published_resource_id=resource_id,
-                  user_agent=(attempt.user_agent or "")[:512] or None, ip=(attempt.ip or "")[:64] or None)
+                  user_agent=clip(attempt.user_agent or None, _LIMITS["user_agent"]),
+                  ip=clip(attempt.ip or None, _LIMITS["ip"]))
     if error is not None:
-        values.update(check_code=error.check_code, cause=error.cause, fix=error.fix)
+        values.update(check_code=clip(error.check_code, 60), cause=clip(error.cause, TEXT_LIMIT),
+                      fix=clip(error.fix, TEXT_LIMIT))
     if registration is not None:
         values.update(registration_id=registration.id, issuer=values["issuer"] or registration.issuer,
                       client_id=values["client_id"] or registration.client_id)
