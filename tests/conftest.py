@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db as _db
+from app.lti import keys
 from tests import factories
 from tests.helpers import LiveServer, free_port
 
@@ -28,7 +30,18 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-def make_app(tmp_path: Path, **overrides):
+_test_keys: list = []
+_key_turn = itertools.count()
+
+
+def _cached_key():
+    """RSA keys cost ~50 ms each to generate: every test database gets two made once per process."""
+    while len(_test_keys) < 2:
+        _test_keys.append(keys.new_private_key())
+    return _test_keys[next(_key_turn) % 2]
+
+
+def make_app(tmp_path: Path, *, tool_keys: bool = True, **overrides):
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
@@ -45,6 +58,9 @@ def make_app(tmp_path: Path, **overrides):
     app.test_client_class = IsolatedClient
     with app.app_context():
         _db.create_all()
+        if tool_keys:  # as `flask db upgrade` leaves them
+            keys.ensure_keys(generate=_cached_key)
+            _db.session.commit()
     return app
 
 

@@ -19,5 +19,7 @@ def test_upgrade_matches_models(tmp_path, app):
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        states = sorted(connection.exec_driver_sql("SELECT state FROM tool_key").scalars())
     engine.dispose()
     assert diffs == []
+    assert states == ["current", "next"]  # the signing keys exist before anything needs one

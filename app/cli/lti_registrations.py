@@ -153,8 +153,7 @@ def token(registration_id: int, as_json: bool) -> None:
 def connection_test(registration_id: int, as_json: bool) -> None:
     """Test connection; exits 1 when a step failed."""
     registration = platforms.get_registration(registration_id)
-    tool_keys.ensure_keys()
-    db.session.commit()  # the platform fetches our JWKS from the web server while this command waits
+    db.session.commit()  # nothing stays open while the platform is called
     result = platforms.run_connection_test(registration)
     db.session.commit()
     emit(result, as_json, lambda: "\n".join(f"{step['name']}: {step['text']}" for step in result["steps"]))
@@ -239,7 +238,6 @@ def keys() -> None:
 @json_option
 def list_keys(as_json: bool) -> None:
     rows = [row.as_dict() for row in tool_keys.list_keys()]
-    db.session.commit()  # the first use creates the Current and Next keys
     emit(rows, as_json)
 
 
