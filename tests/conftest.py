@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.extensions import db as _db
 from app.lti import keys
-from tests import factories
+from tests import factories, transaction_guard
 from tests.helpers import LiveServer, free_port
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -62,6 +62,12 @@ def make_app(tmp_path: Path, *, tool_keys: bool = True, **overrides):
             keys.ensure_keys(generate=_cached_key)
             _db.session.commit()
     return app
+
+
+@pytest.fixture(autouse=True)
+def no_transaction_across_http(monkeypatch):
+    """Every test fails if a request to a platform leaves while the sending thread holds a database transaction."""
+    transaction_guard.install(monkeypatch)
 
 
 @pytest.fixture
