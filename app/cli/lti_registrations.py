@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.cli.output import emit, fail, json_option
+from app.cli.output import DB_ID, emit, fail, json_option
 from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models import Deployment, PlatformRegistration
@@ -80,7 +80,7 @@ def list_registrations(as_json: bool) -> None:
 
 
 @registrations.command("show")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def show(registration_id: int, as_json: bool) -> None:
     registration = platforms.get_registration(registration_id)
@@ -100,7 +100,7 @@ def create(name: str, as_json: bool) -> None:
 
 
 @registrations.command("update")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.option("--name")
 @click.option("--issuer")
 @click.option("--client-id")
@@ -121,7 +121,7 @@ def update(registration_id: int, as_json: bool, **changes: str | None) -> None:
 
 
 @registrations.command("delete")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.option("--yes", is_flag=True, help="Confirm: all tool deployments stored against it are removed too.")
 @json_option
 def delete(registration_id: int, yes: bool, as_json: bool) -> None:
@@ -135,7 +135,7 @@ def delete(registration_id: int, yes: bool, as_json: bool) -> None:
 
 
 @registrations.command("token")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def token(registration_id: int, as_json: bool) -> None:
     """Generate a new Registration URL (the previous one stops working)."""
@@ -148,7 +148,7 @@ def token(registration_id: int, as_json: bool) -> None:
 
 
 @registrations.command("test")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def connection_test(registration_id: int, as_json: bool) -> None:
     """Test connection; exits 1 when a step failed."""
@@ -167,7 +167,7 @@ def deployments() -> None:
 
 
 @deployments.command("list")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def list_deployments(registration_id: int, as_json: bool) -> None:
     registration = platforms.get_registration(registration_id)
@@ -177,7 +177,7 @@ def list_deployments(registration_id: int, as_json: bool) -> None:
 
 
 @deployments.command("add")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @click.option("--name", help="Deployment name (default: the deployment ID).")
 @json_option
@@ -190,7 +190,7 @@ def add(registration_id: int, deployment_id: str, name: str | None, as_json: boo
 
 
 @deployments.command("remove")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @click.option("--yes", is_flag=True, help="Confirm: users of its resource links lose access.")
 @json_option
@@ -208,7 +208,7 @@ def remove(registration_id: int, deployment_id: str, yes: bool, as_json: bool) -
 
 
 @deployments.command("approve")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @json_option
 def approve(registration_id: int, deployment_id: str, as_json: bool) -> None:
@@ -219,7 +219,7 @@ def approve(registration_id: int, deployment_id: str, as_json: bool) -> None:
 
 
 @deployments.command("ignore")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @json_option
 def ignore(registration_id: int, deployment_id: str, as_json: bool) -> None:

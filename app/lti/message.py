@@ -35,6 +35,9 @@ def _audiences(aud: Any) -> list[str]:
     return [item for item in aud if isinstance(item, str)] if isinstance(aud, list) else []
 
 
+LATEST_TIME = 4102444800  # 2100-01-01: a later token time is garbage, and its clock skew no database integer
+
+
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -144,6 +147,9 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
     def _check_times(self) -> None:
         body, now = self._jwt["body"], time.time()
         exp, iat, nbf = _number(body.get("exp")), _number(body.get("iat")), _number(body.get("nbf"))
+        for claim, value in (("exp", exp), ("iat", iat), ("nbf", nbf)):
+            if value is not None and not 0 <= value <= LATEST_TIME:  # also infinity and NaN
+                raise launch_error("token_time_invalid", claim=claim, value=body.get(claim))
         if iat is not None:
             self.clock_skew = round(iat - now)
         if exp is None or exp <= now - self._leeway:

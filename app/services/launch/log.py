@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from app.extensions import db
-from app.limits import clip
+from app.limits import clip, db_int
 from app.lti.errors import TEXT_LIMIT, LtiError
 from app.models import LaunchLog, PlatformRegistration, PublishedResource, User
 from app.models.base import utcnow
@@ -32,6 +32,7 @@ MSG_LIMIT = "The limit must be a positive whole number."
 COOKIE_LABELS = {"cookie": "cookie", "partitioned": "partitioned cookie", "storage": "platform storage",
                  "none": "new window", "new_window": "new window"}
 
+MAX_SKEW = 2 ** 31 - 1
 _LIMITS = {"issuer": 1024, "client_id": 1333, "deployment_id": 255, "subject": 255, "resource_link_id": 255,
            "message_type": 60, "cookie_method": 30, "user_agent": 512, "ip": 64, "consumer_key": 255}
 
@@ -68,6 +69,8 @@ def record(kind: str, outcome: str, attempt: Attempt, *, error: LtiError | None 
     values: dict[str, Any] = dict.fromkeys(_COLUMNS)
     values.update({name: (clip(str(value), _LIMITS[name]) if name in _LIMITS and value is not None else value)
                    for name, value in fields.items()})
+    if values["clock_skew"] is not None:  # seconds; an absurd one from a forged timestamp still fits the column
+        values["clock_skew"] = max(-MAX_SKEW, min(MAX_SKEW, int(values["clock_skew"])))
     values.update(kind=kind, outcome=outcome, user_id=user_id, published_resource_id=resource_id,
                   user_agent=clip(attempt.user_agent or None, _LIMITS["user_agent"]),
                   ip=clip(attempt.ip or None, _LIMITS["ip"]))
@@ -173,7 +176,7 @@ def registration_choices() -> list[PlatformRegistration]:
 def parse_limit(value: Any) -> int:
     """How many attempts to list (the CLI's --limit): a whole number of at least 1."""
     try:
-        limit = int(str(value).strip())
+        limit = db_int(value)
     except ValueError:
         raise ValidationErrors({"limit": MSG_LIMIT}) from None
     if limit < 1:

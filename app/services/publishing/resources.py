@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
 
 from app.extensions import db
+from app.limits import is_db_int
 from app.models import (
     Activity, Course, Enrolment, GradeSyncLog, Lti11Consumer, Lti11Nonce, LtiUser, LtiUserResourceLink,
     PlatformRegistration, PublishedResource, ResourceLink, RoleAssignment, SyncJob,
@@ -332,7 +333,7 @@ def _clean(course: Course, values: PublishValues, resource: PublishedResource | 
     if target == TARGET_COURSE:
         clean.update(target=TARGET_COURSE, activity_id=None)
     else:
-        activity = db.session.get(Activity, int(target)) if target.isdigit() else None
+        activity = db.session.get(Activity, int(target)) if is_db_int(target) else None
         if activity is None or activity.course_id != course.id:
             errors["target"] = MSG_TARGET
         else:
