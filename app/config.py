@@ -31,6 +31,9 @@ class DefaultConfig:
     LOGIN_THROTTLE_IP = 20
     LOGIN_THROTTLE_MINUTES = 15
     JOBS_INLINE = False
+    # URLs that arrive in requests (LTI 2 profiles, launch service URLs, dynamic registration) may lead to
+    # loopback, link-local or private addresses only when this is on; URLs an admin typed may lead anywhere.
+    ALLOW_PRIVATE_ADDRESSES = False
     # Any werkzeug.security method; tests choose a cheap one through configuration.
     PASSWORD_HASH_METHOD = "scrypt"
     # Werkzeug refuses larger bodies, form fields and multipart forms with 413 before a view runs.
@@ -61,7 +64,7 @@ def _env_overrides() -> dict[str, Any]:
     for name, value in os.environ.items():
         if name.startswith("COURSEPORT_") and name != "COURSEPORT_INSTANCE_PATH":
             key = name if name == "COURSEPORT_BASE_URL" else name[len("COURSEPORT_"):]
-            if key in {"PROXY_FIX", "JOBS_INLINE"}:
+            if key in {"PROXY_FIX", "JOBS_INLINE", "ALLOW_PRIVATE_ADDRESSES"}:
                 overrides[key] = {"true": True, "false": False, "1": True, "0": False}.get(value.lower(), value)
             elif key in _INTEGER_SETTINGS:
                 overrides[key] = int(value)

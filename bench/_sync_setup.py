@@ -27,9 +27,12 @@ def bench_app() -> Iterator:
     with tempfile.TemporaryDirectory(prefix="courseport-bench-") as folder:
         os.environ["COURSEPORT_INSTANCE_PATH"] = os.path.join(folder, "instance")
         app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(16),
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite"})
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite",
+                          "ALLOW_PRIVATE_ADDRESSES": True})  # the platform runs on 127.0.0.1
         with app.app_context():
             db.create_all()
+            keys.ensure_keys()  # as `flask db upgrade` does
+            db.session.commit()
             yield app, Path(folder)
             db.session.remove()
             db.engine.dispose()

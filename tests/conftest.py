@@ -48,6 +48,7 @@ def make_app(tmp_path: Path, *, tool_keys: bool = True, **overrides):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
         "COURSEPORT_BASE_URL": "http://127.0.0.1:5000",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+        "ALLOW_PRIVATE_ADDRESSES": True,  # every peer of the tests runs on 127.0.0.1
         **overrides,
     }
     os.environ["COURSEPORT_INSTANCE_PATH"] = str(tmp_path / "instance")

@@ -205,7 +205,8 @@ class ServiceCall:
         headers = {"Authorization": "Bearer " + token, "Accept": self.accept}
         if self.is_post:
             headers["Content-Type"] = self.content_type
-        return {"headers": headers, "data": self.data, "timeout": self.connector.timeout}
+        # The service URLs came in a launch: public addresses only, unless the site allows private ones.
+        return {"headers": headers, "data": self.data, "timeout": self.connector.timeout, "public_only": True}
 
     def _response(self, token: str) -> outbound.Response:
         try:

@@ -209,7 +209,7 @@ class ToolRegistration(DynamicRegistration):
         """Step 4: fetch the platform's configuration (10 s, never following it to another host)."""
         try:
             response = outbound.get(self.get_openid_configuration_endpoint(), headers=self._headers(),
-                                    timeout=TIMEOUT, same_host_redirects_only=True)
+                                    timeout=TIMEOUT, same_host_redirects_only=True, public_only=True)
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_FETCH_FAILED.format(reason=error.reason)) from None
         if not response.ok:
@@ -251,7 +251,7 @@ class ToolRegistration(DynamicRegistration):
         self.scopes, self.deep_linking = configuration.scopes, configuration.deep_linking
         try:
             response = outbound.post(configuration.registration_endpoint, json_body=self.lti_registration_data(),
-                                     headers=self._headers(), timeout=TIMEOUT)
+                                     headers=self._headers(), timeout=TIMEOUT, public_only=True)
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_SEND_FAILED.format(reason=error.reason)) from None
         if not response.ok:  # the message quotes the platform's answer, so it is not repeated separately

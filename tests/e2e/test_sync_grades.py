@@ -295,3 +295,12 @@ def test_a_platform_that_refuses_the_fresh_resend_too_is_reported_failed(app, pl
     assert len(platform.requests_to(r"/scores$", "POST")) == 2
     assert platform.scores() == []
     assert _logs(scene.resource.id)[-1].http_status == 409
+
+
+def test_service_urls_from_a_launch_reach_no_private_address_unless_allowed(app, platform):
+    app.config["ALLOW_PRIVATE_ADDRESSES"] = False  # the platform runs on 127.0.0.1
+    scene = grade_scene(platform)
+    scene.grade(scene.students[0], "7")
+    worker.run_due()
+    assert platform.requests_to(r"/lineitems") == [] and platform.scores() == []
+    assert "127.0.0.1 is not a public address" in _logs(scene.resource.id)[-1].message

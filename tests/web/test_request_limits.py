@@ -61,10 +61,9 @@ def test_an_unregistered_long_issuer_is_echoed_cut_short(app, client):
 
 
 def test_stored_log_fields_are_cut_with_a_marker(app, admin, client):
-    error = launch_error("registration_not_found", iss="i", client_id="c", detail="d")
+    error = launch_error("registration_not_found", iss="i", client_id="c", detail="d", subject="s" * 5000)
     error.cause, error.fix = "c" * 100_000, "f" * 100_000
-    row = launch_log.record_failure(launch_log.KIND_LOGIN, error, Attempt(user_agent="u" * 5000, ip="1" * 500),
-                                    subject="s" * 5000)
+    row = launch_log.record_failure(launch_log.KIND_LOGIN, error, Attempt(user_agent="u" * 5000, ip="1" * 500))
     db.session.commit()
     stored = db.session.get(LaunchLog, row.id)
     for value, limit in ((stored.cause, launch_log.TEXT_LIMIT), (stored.fix, launch_log.TEXT_LIMIT),

@@ -37,7 +37,7 @@ def _local(tag: str) -> str:
 
 def _send(method: str, url: str, **kwargs: Any) -> outbound.Response:
     try:
-        response = outbound.request(method, url, **kwargs)
+        response = outbound.request(method, url, public_only=True, **kwargs)
     except outbound.OutboundError as error:
         raise MembershipError(error.reason) from None
     if not response.ok:

@@ -81,7 +81,7 @@ def send_replace_result(url: str, consumer_key: str, secret: str, sourcedid: str
     body = replace_result_xml(sourcedid, score_text)
     headers = signed_headers(url, body, consumer_key, secret, CONTENT_TYPE)
     try:
-        response = outbound.post(url, data=body.encode("utf-8"), headers=headers)
+        response = outbound.post(url, data=body.encode("utf-8"), headers=headers, public_only=True)
     except outbound.OutboundError as error:
         return OutcomeResult(False, True, None, None, error.reason, "")
     excerpt = response.text[:EXCERPT]

@@ -32,6 +32,10 @@ MSG_PROFILE_JSON = "Invalid JSON in tool consumer profile."
 MSG_CAPABILITY = "Required capability not offered - basic-lti-launch-request"
 MSG_SERVICES = "Required service(s) not offered - {formats}"
 MSG_PROXY = "Could not establish proxy with consumer."
+# What the requester is told of any failure once its request was accepted: the same words whatever happened, so
+# the answer reveals nothing about what the profile URL reached (the launch log keeps the reason).
+MSG_REGISTRATION_FAILED = ("Could not register with the tool consumer. The tool's administrator can find the "
+                           "reason in the launch log.")
 
 
 MSG_INVALID_REQUEST = "Invalid request"
@@ -132,7 +136,7 @@ def _text(value: Any) -> str:
 
 def fetch_profile(url: str) -> dict[str, Any]:
     try:
-        response = outbound.get(url, headers={"Accept": PROFILE_TYPE})
+        response = outbound.get(url, headers={"Accept": PROFILE_TYPE}, public_only=True)
     except outbound.OutboundError as error:
         raise RegistrationError(MSG_PROFILE_UNREACHABLE, error.reason) from None
     if not response.ok:
@@ -222,7 +226,7 @@ def post_tool_proxy(endpoint: str, tool_proxy: Mapping[str, Any], reg_key: str, 
     _uri, headers, _body = client.sign(endpoint, http_method="POST", body=body,
                                        headers={"Content-Type": TOOL_PROXY_TYPE})
     try:
-        response = outbound.post(endpoint, data=body.encode("utf-8"), headers=dict(headers))
+        response = outbound.post(endpoint, data=body.encode("utf-8"), headers=dict(headers), public_only=True)
     except outbound.OutboundError as error:
         raise RegistrationError(MSG_PROXY, error.reason) from None
     if response.status_code != 201:
