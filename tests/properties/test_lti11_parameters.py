@@ -22,7 +22,7 @@ values = st.one_of(st.text(max_size=60), st.sampled_from(["", "0", "1" * 30, "HM
                                                            "basic-lti-launch-request", "LTI-1p0", "LTI-2p0",
                                                            "Instructor", "javascript:alert(1)", "http://[::1"]))
 forms = st.dictionaries(st.sampled_from(NAMES), values, max_size=12)
-SLOW_SETUP = settings(max_examples=40, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SLOW_SETUP = settings(max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _resource() -> PublishedResource:

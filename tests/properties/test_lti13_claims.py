@@ -18,7 +18,7 @@ from jwt.algorithms import RSAAlgorithm
 from app.extensions import db
 from app.lti.launch_data import (
     AGS, CONTEXT, CUSTOM, DEPLOYMENT_ID, LAUNCH_PRESENTATION, LTI1P1, MESSAGE_TYPE, NRPS, RESOURCE_LINK, ROLES,
-    TARGET_LINK_URI, VERSION,
+    TARGET_LINK_URI, VERSION, LaunchData,
 )
 from app.models import PlatformKeyset, PublishedResource
 from app.models.base import utcnow
@@ -69,7 +69,7 @@ def _world():
     return resource
 
 
-@settings(max_examples=40, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(claims=claims_strategy, use_resource=st.booleans())
 def test_no_id_token_gives_a_server_error(app, claims, use_resource):
     resource = _world()
@@ -90,8 +90,25 @@ def test_no_id_token_gives_a_server_error(app, claims, use_resource):
     assert response.status_code < 500, response.get_data(as_text=True)[:2000]
 
 
-@settings(max_examples=60, deadline=1000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(id_token=st.text(max_size=400), state=st.text(max_size=60))
 def test_no_malformed_launch_post_gives_a_server_error(client, id_token, state):
     response = client.post("/lti/launch", data={"id_token": id_token, "state": state})
     assert response.status_code < 500
+
+
+@settings(max_examples=150, deadline=1000)
+@given(claims=claims_strategy, title=st.text(max_size=3000), url=st.text(max_size=3000))
+def test_claims_become_launch_data_of_bounded_size(claims, title, url):
+    """What the launch keeps of validated claims fits its columns, whatever else the token carried."""
+    body = {"iss": ISSUER, "sub": "s", DEPLOYMENT_ID: "d", MESSAGE_TYPE: "LtiResourceLinkRequest", **claims,
+            CONTEXT: {"id": "c", "title": title, "label": title}, RESOURCE_LINK: {"id": "r", "title": title},
+            AGS: {"lineitems": url, "lineitem": url, "scope": []}, NRPS: {"context_memberships_url": url}}
+    body["sub"] = str(body["sub"]) if isinstance(body["sub"], (str, int)) else "s"
+    data = LaunchData.from_claims(body, launch_id="l", registration_id=1, deployment_pk=1, client_id="c",
+                                  cookie_method="cookie", storage_target=None, clock_skew=0)
+    assert len(data.context["title"]) <= 1024 and len(data.context["label"]) <= 255
+    assert len(data.resource_link["title"]) <= 1024
+    for kept in (data.ags["lineitems"], data.ags["lineitem"], (data.nrps or {}).get("context_memberships_url")):
+        assert kept is None or len(kept) <= 2048
+    assert LaunchData.from_json(data.to_json()) == data

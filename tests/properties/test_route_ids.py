@@ -20,7 +20,7 @@ def _rules(app) -> list[str]:
                    if "<int:" in rule.rule and {"GET", "POST"} & set(rule.methods or ())})
 
 
-@settings(max_examples=120, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_no_id_in_a_url_gives_a_server_error(app, client, admin, data):
     if not getattr(client, "signed_in", False):

@@ -9,7 +9,7 @@ from app.lti import ags_nrps
 from app.lti.legacy import memberships, tool_proxy
 from tests.properties import json_values
 
-FAST = settings(max_examples=150, deadline=500)
+FAST = settings(max_examples=150, deadline=1000)
 
 _link_parts = st.sampled_from(["<", ">", ";", ",", "=", '"', "rel", "next", " ", "https://lms.example/p?page=2",
                                "prev", "'", "\\", "url"])
