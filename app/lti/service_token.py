@@ -104,14 +104,16 @@ def request_token(registration: PlatformRegistration, scopes: Iterable[str],
 def access_token(registration: PlatformRegistration, scopes: Iterable[str], *, refresh: bool = False) -> str:
     """A valid token for these scopes: from the shared cache, or freshly issued and cached.
 
-    `refresh=True` drops the cached one first (a service call answered 401).
+    `refresh=True` drops the cached one first (a service call answered 401). Workers that miss the cache at the
+    same time each get a token; each stores its own in one upsert, so none fails on the other's row (the
+    platform honours both until they expire).
     """
     key = scope_key(scopes)
-    row = db.session.execute(db.select(AccessToken.token, AccessToken.expires_at).where(
+    cached = db.session.execute(db.select(AccessToken.token, AccessToken.expires_at).where(
         AccessToken.registration_id == registration.id, AccessToken.scopes == key)).first()
     now = utcnow()
-    if row is not None and not refresh and row.expires_at > now:
-        return row.token
+    if cached is not None and not refresh and cached.expires_at > now:
+        return cached.token
     issued = request_token(registration, scopes)
     lifetime = (issued.expires_in - EXPIRY_MARGIN) if issued.expires_in else DEFAULT_LIFETIME
     _remember(registration.id, key, issued.access_token, now + timedelta(seconds=max(lifetime, 0)))
