@@ -39,6 +39,10 @@ MSG_TARGET = "Select the course or one of its activities."
 MSG_DURATION = "The enrolment duration must be greater than zero."
 MSG_END_BEFORE_START = "Enrolment end date cannot be earlier than start date"
 MSG_MAX_ENROLLED = "Enter zero or a positive whole number."
+MSG_DURATION_LONG = "The enrolment duration can be at most 100 years."
+MSG_MAX_ENROLLED_LONG = "Enter at most 1000000000."
+MAX_DURATION = 100 * 365 * 86400  # seconds: also keeps every enrolment end a representable date
+MAX_ENROLLED = 10 ** 9
 MSG_NO_REGISTRATION = "Select at least one registration."
 MSG_REQUIRED = "Required"
 MSG_SECRET_CHARS = "Only letters and digits are allowed."
@@ -345,8 +349,10 @@ def _clean(course: Course, values: PublishValues, resource: PublishedResource | 
         amount = str(values.enrol_period or "").strip()
         if unit is None:
             errors["enrol_period_unit"] = MSG_CHOICE
-        elif not _WHOLE_NUMBER_RE.match(amount) or int(amount) <= 0:
+        elif not _WHOLE_NUMBER_RE.match(amount) or (len(amount) <= 12 and int(amount) <= 0):
             errors["enrol_period"] = MSG_DURATION
+        elif len(amount) > 12 or int(amount) * DURATION_UNITS[unit] > MAX_DURATION:
+            errors["enrol_period"] = MSG_DURATION_LONG
         else:
             clean["enrol_period"] = int(amount) * DURATION_UNITS[unit]
 
@@ -361,6 +367,8 @@ def _clean(course: Course, values: PublishValues, resource: PublishedResource | 
     max_enrolled = str(values.max_enrolled if values.max_enrolled is not None else "").strip() or "0"
     if not _WHOLE_NUMBER_RE.match(max_enrolled):
         errors["max_enrolled"] = MSG_MAX_ENROLLED
+    elif len(max_enrolled) > 10 or int(max_enrolled) > MAX_ENROLLED:
+        errors["max_enrolled"] = MSG_MAX_ENROLLED_LONG
     else:
         clean["max_enrolled"] = int(max_enrolled)
 
