@@ -3,9 +3,8 @@
 A transaction that has written, held across an outbound call, keeps SQLite's write lock for as long as the
 platform takes; the platform may call back (our JWKS) and wait on that lock. The guard wraps every send in
 app/lti/outbound.py (and the read of a request sent ahead) and fails the test when the sending thread's session
-has unflushed changes or its database connection is inside a transaction. SQLite's driver opens a transaction
-only for a write (reads run on their own and hold no lock); on a driver that cannot tell, any open connection
-fails the check.
+has unflushed changes or its database transaction has written: SQLite's driver opens a transaction only for a
+write (reads run on their own and hold no lock), and PostgreSQL gives a transaction an id with its first write.
 """
 from __future__ import annotations
 
@@ -27,8 +26,10 @@ def _holds_transaction(session: Any) -> bool:
         return True
     if not session.in_transaction():
         return False
-    connection = session.connection().connection.dbapi_connection
-    return bool(getattr(connection, "in_transaction", True))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":  # a transaction gets an id with its first write
+        return connection.exec_driver_sql("SELECT txid_current_if_assigned()").scalar() is not None
+    return bool(getattr(connection.connection.dbapi_connection, "in_transaction", True))
 
 
 def check_no_transaction(url: str) -> None:
