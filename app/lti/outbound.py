@@ -85,7 +85,7 @@ def request(method: str, url: str, *, headers: dict[str, str] | None = None, dat
     """`same_host_redirects_only` refuses a redirect to another host instead of following it without
     credentials (dynamic registration: the platform's configuration must come from the platform itself).
     `public_only`: the URL arrived in a request, so it and every redirect must lead to a public address
-    (app/lti/public_address.py). `_first`: the answer to the first request, already read (`begin`)."""
+    (app/lti/public_address.py; callers pass `public_address.required()`). `_first`: the answer to the first request, already read (`begin`)."""
     headers = {"User-Agent": USER_AGENT, **(headers or {})}
     origin_host = urlsplit(url).netloc
     for _ in range(MAX_REDIRECTS + 1):

@@ -26,8 +26,10 @@ class NotPublic(Exception):
     """The URL's host is not a public address, or could not be resolved."""
 
 
-def allowed_anywhere() -> bool:
-    return has_app_context() and bool(current_app.config.get("ALLOW_PRIVATE_ADDRESSES"))
+def required() -> bool:
+    """Whether URLs from requests must be public here: read from the app's settings, so a caller that hands work
+    to a thread without the app (a roster read ahead) decides it first and passes the answer on."""
+    return not (has_app_context() and current_app.config.get("ALLOW_PRIVATE_ADDRESSES"))
 
 
 def _is_public(address: str) -> bool:
@@ -54,9 +56,7 @@ def _public_host(host: str, port: int) -> bool:
 
 
 def check(url: str) -> None:
-    """Raise NotPublic unless every address of the URL's host is public (or the site allows any address)."""
-    if allowed_anywhere():
-        return
+    """Raise NotPublic unless every address of the URL's host is public."""
     parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -217,7 +217,8 @@ class ToolRegistration(DynamicRegistration):
         """Step 4: fetch the platform's configuration (10 s, never following it to another host)."""
         try:
             response = outbound.get(self.get_openid_configuration_endpoint(), headers=self._headers(),
-                                    timeout=TIMEOUT, same_host_redirects_only=True, public_only=True)
+                                    timeout=TIMEOUT, same_host_redirects_only=True,
+                                    public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_FETCH_FAILED.format(reason=error.reason)) from None
         if not response.ok:
@@ -239,7 +240,7 @@ class ToolRegistration(DynamicRegistration):
             raise RegistrationError(MSG_ISSUER_MISMATCH.format(issuer=issuer))
         # The server calls these later (keysets at every launch, tokens for every sync): they came from the
         # platform, not from an admin, so they must lead to public addresses like any URL from a request.
-        for name in ("jwks_uri", "token_endpoint", "registration_endpoint"):
+        for name in ("jwks_uri", "token_endpoint", "registration_endpoint") if public_address.required() else ():
             try:
                 public_address.check(document[name])
             except public_address.NotPublic:
@@ -266,7 +267,8 @@ class ToolRegistration(DynamicRegistration):
         self.scopes, self.deep_linking = configuration.scopes, configuration.deep_linking
         try:
             response = outbound.post(configuration.registration_endpoint, json_body=self.lti_registration_data(),
-                                     headers=self._headers(), timeout=TIMEOUT, public_only=True)
+                                     headers=self._headers(), timeout=TIMEOUT,
+                                     public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_SEND_FAILED.format(reason=error.reason)) from None
         if not response.ok:  # the message quotes the platform's answer, so it is not repeated separately

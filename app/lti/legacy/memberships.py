@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, SIGNATURE_TYPE_BODY, Client
 
-from app.lti import outbound
+from app.lti import outbound, public_address
 from app.lti.legacy.tool_proxy import services_offered
 
 READ_MESSAGE_TYPE = "basic-lis-readmembershipsforcontext"
@@ -38,7 +38,7 @@ def _local(tag: str) -> str:
 
 def _send(method: str, url: str, **kwargs: Any) -> outbound.Response:
     try:
-        response = outbound.request(method, url, public_only=True, **kwargs)
+        response = outbound.request(method, url, public_only=public_address.required(), **kwargs)
     except outbound.OutboundError as error:
         raise MembershipError(error.reason) from None
     if not response.ok:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
-from app.lti import outbound
+from app.lti import outbound, public_address
 
 REGISTRATION_MESSAGE_TYPE = "ToolProxyRegistrationRequest"
 LTI2 = "LTI-2p0"
@@ -147,7 +147,8 @@ def _text(value: Any) -> str:
 
 def fetch_profile(url: str) -> dict[str, Any]:
     try:
-        response = outbound.get(url, headers={"Accept": PROFILE_TYPE}, public_only=True)
+        response = outbound.get(url, headers={"Accept": PROFILE_TYPE},
+                                public_only=public_address.required())
     except outbound.OutboundError as error:
         raise RegistrationError(MSG_PROFILE_UNREACHABLE, error.reason) from None
     if not response.ok:
@@ -235,7 +236,8 @@ def post_tool_proxy(endpoint: str, tool_proxy: Mapping[str, Any], reg_key: str, 
     _uri, headers, _body = client.sign(endpoint, http_method="POST", body=body,
                                        headers={"Content-Type": TOOL_PROXY_TYPE})
     try:
-        response = outbound.post(endpoint, data=body.encode("utf-8"), headers=dict(headers), public_only=True)
+        response = outbound.post(endpoint, data=body.encode("utf-8"), headers=dict(headers),
+                                 public_only=public_address.required())
     except outbound.OutboundError as error:
         raise RegistrationError(MSG_PROXY, error.reason) from None
     if response.status_code != 201:
