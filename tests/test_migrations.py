@@ -1,20 +1,11 @@
 """`flask db upgrade` on an empty database must give exactly the models' schema, on SQLite and on PostgreSQL."""
-import os
-import subprocess
-import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from app.extensions import db
-
-
-def _upgrade(url: str, tmp_path) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "COURSEPORT_INSTANCE_PATH": str(tmp_path / "i")}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], env=env,
-                            capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
-    assert result.returncode == 0, result.stderr
+from tests.helpers import db_upgrade
 
 
 def _differences(url: str) -> list:
@@ -61,7 +52,7 @@ def _key_states(url: str) -> list[str]:
 
 def test_upgrade_matches_models(tmp_path, app):
     url = f"sqlite:///{tmp_path / 'migrated.sqlite'}"
-    _upgrade(url, tmp_path)
+    db_upgrade(url, tmp_path / "i")
     assert _differences(url) == []
     assert _key_states(url) == ["current", "next"]  # the signing keys exist before anything needs one
 
@@ -70,7 +61,7 @@ def test_upgrade_matches_models_on_postgresql(tmp_path, postgres_server):
     name = postgres_server.create_database(template=None)
     try:
         url = postgres_server.url(name)
-        _upgrade(url, tmp_path)
+        db_upgrade(url, tmp_path / "i")
         assert _differences(url) == []
         assert _key_states(url) == ["current", "next"]
         # Alembic's comparison does not look at an index's WHERE clause.
