@@ -126,8 +126,7 @@ class Connector(ServiceConnector):
         self._memo_prefix = (registration.id, registration.client_id, registration.access_token_url)
         self.timeout = timeout or (outbound.CONNECT_TIMEOUT, outbound.READ_TIMEOUT)
         self.max_pages = max_pages
-        # Service URLs came in a launch; decided here, with the app at hand, for copies on other threads too.
-        self.public_only = public_address.required()
+        self.public_only = public_address.required()  # launch URLs; decided with the app, for copies on threads
         self.last: Exchange | None = None
         self._fixed_token: str | None = None
         self._deferred: list[ServiceCall] | None = None
