@@ -9,6 +9,7 @@ from app.extensions import db
 from app.jobs import worker
 from app.jobs.queue import GRADE_PUSH
 from app.models import ActivityCompletion, Grade, GradeSyncLog, LtiUserResourceLink, ResourceLink, SyncJob
+from app.services.sync import grades as sync
 from app.services.sync import queueing
 from app.services.courses.completion import mark_complete
 from tests.e2e.ags_platform import LINEITEM_READONLY, SCORE
