@@ -242,6 +242,15 @@ def list_keys(as_json: bool) -> None:
     emit(rows, as_json)
 
 
+@keys.command("ensure")
+@json_option
+def ensure(as_json: bool) -> None:
+    """Create the Current and Next keys if missing (`db upgrade` creates them; safe to run at any time)."""
+    tool_keys.ensure_keys()
+    db.session.commit()
+    emit([row.as_dict() for row in tool_keys.list_keys()], as_json)
+
+
 @keys.command("rotate")
 @json_option
 def rotate(as_json: bool) -> None:

@@ -46,6 +46,11 @@ def list_keys() -> list[KeyRow]:
             for key in ordered]
 
 
+def ensure_keys() -> None:
+    """Create the Current and Next keys where missing; idempotent, and safe from several processes at once."""
+    keys.ensure_keys()
+
+
 def rotate_keys() -> ToolKey:
     """Next becomes Current; the old Current stays published for the grace period; expired ones retire."""
     keys.retire_expired()
