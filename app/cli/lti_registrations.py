@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.cli.output import emit, fail, json_option
+from app.cli.output import DB_ID, emit, fail, json_option
 from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models import Deployment, PlatformRegistration
@@ -81,7 +81,7 @@ def list_registrations(as_json: bool) -> None:
 
 
 @registrations.command("show")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def show(registration_id: int, as_json: bool) -> None:
     registration = platforms.get_registration(registration_id)
@@ -101,7 +101,7 @@ def create(name: str, as_json: bool) -> None:
 
 
 @registrations.command("update")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.option("--name")
 @click.option("--issuer")
 @click.option("--client-id")
@@ -122,7 +122,7 @@ def update(registration_id: int, as_json: bool, **changes: str | None) -> None:
 
 
 @registrations.command("delete")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.option("--yes", is_flag=True, help="Confirm: all tool deployments stored against it are removed too.")
 @json_option
 def delete(registration_id: int, yes: bool, as_json: bool) -> None:
@@ -136,7 +136,7 @@ def delete(registration_id: int, yes: bool, as_json: bool) -> None:
 
 
 @registrations.command("token")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def token(registration_id: int, as_json: bool) -> None:
     """Generate a new Registration URL (the previous one stops working)."""
@@ -149,13 +149,12 @@ def token(registration_id: int, as_json: bool) -> None:
 
 
 @registrations.command("test")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def connection_test(registration_id: int, as_json: bool) -> None:
     """Test connection; exits 1 when a step failed."""
     registration = platforms.get_registration(registration_id)
-    tool_keys.ensure_keys()
-    db.session.commit()  # the platform fetches our JWKS from the web server while this command waits
+    db.session.commit()  # nothing stays open while the platform is called
     result = platforms.run_connection_test(registration)
     db.session.commit()
     emit(result, as_json, lambda: "\n".join(f"{step['name']}: {step['text']}" for step in result["steps"]))
@@ -169,7 +168,7 @@ def deployments() -> None:
 
 
 @deployments.command("list")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def list_deployments(registration_id: int, as_json: bool) -> None:
     registration = platforms.get_registration(registration_id)
@@ -179,7 +178,7 @@ def list_deployments(registration_id: int, as_json: bool) -> None:
 
 
 @deployments.command("add")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @click.option("--name", help="Deployment name (default: the deployment ID).")
 @json_option
@@ -192,7 +191,7 @@ def add(registration_id: int, deployment_id: str, name: str | None, as_json: boo
 
 
 @deployments.command("remove")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @click.option("--yes", is_flag=True, help="Confirm: users of its resource links lose access.")
 @json_option
@@ -210,7 +209,7 @@ def remove(registration_id: int, deployment_id: str, yes: bool, as_json: bool) -
 
 
 @deployments.command("approve")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @json_option
 def approve(registration_id: int, deployment_id: str, as_json: bool) -> None:
@@ -221,7 +220,7 @@ def approve(registration_id: int, deployment_id: str, as_json: bool) -> None:
 
 
 @deployments.command("ignore")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @json_option
 def ignore(registration_id: int, deployment_id: str, as_json: bool) -> None:
@@ -240,8 +239,16 @@ def keys() -> None:
 @json_option
 def list_keys(as_json: bool) -> None:
     rows = [row.as_dict() for row in tool_keys.list_keys()]
-    db.session.commit()  # the first use creates the Current and Next keys
     emit(rows, as_json)
+
+
+@keys.command("ensure")
+@json_option
+def ensure(as_json: bool) -> None:
+    """Create the Current and Next keys if missing (`db upgrade` creates them; safe to run at any time)."""
+    tool_keys.ensure_keys()
+    db.session.commit()
+    emit([row.as_dict() for row in tool_keys.list_keys()], as_json)
 
 
 @keys.command("rotate")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from pylti1p3.dynamic_registration import DynamicRegistration
 
-from app.lti import outbound
+from app.lti import outbound, public_address
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -42,6 +42,8 @@ MSG_ISSUER_MISMATCH = "The OpenID configuration URL does not belong to the platf
 MSG_NO_RS256 = "The platform does not support RS256-signed tokens."
 MSG_REJECTED = "The platform rejected the registration request (HTTP {status}): {body}."
 MSG_SEND_FAILED = "There was a problem sending the registration request to the platform: {reason}."
+MSG_NOT_PUBLIC = ("The platform's OpenID configuration names a {name} that is not a public address; set "
+                  "ALLOW_PRIVATE_ADDRESSES if the platform is on this server's private network.")
 MSG_NO_CLIENT_ID = "The platform's registration response did not include a client_id."
 
 
@@ -124,8 +126,14 @@ def _message_types(platform_configuration: Any) -> set[str] | None:
     """Message types the platform offers, or None when it does not say (then everything is assumed)."""
     if not isinstance(platform_configuration, dict) or "messages_supported" not in platform_configuration:
         return None
-    supported = platform_configuration.get("messages_supported") or []
-    return {item.get("type") if isinstance(item, dict) else item for item in supported}
+    supported = platform_configuration.get("messages_supported")
+    return set(_strings([item.get("type") if isinstance(item, dict) else item
+                         for item in (supported if isinstance(supported, list) else [])]))
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings of a JSON list (a platform's mistake, anything else, counts as none)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 class ToolRegistration(DynamicRegistration):
@@ -209,7 +217,8 @@ class ToolRegistration(DynamicRegistration):
         """Step 4: fetch the platform's configuration (10 s, never following it to another host)."""
         try:
             response = outbound.get(self.get_openid_configuration_endpoint(), headers=self._headers(),
-                                    timeout=TIMEOUT, same_host_redirects_only=True)
+                                    timeout=TIMEOUT, same_host_redirects_only=True,
+                                    public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_FETCH_FAILED.format(reason=error.reason)) from None
         if not response.ok:
@@ -229,12 +238,19 @@ class ToolRegistration(DynamicRegistration):
         issuer = document["issuer"]
         if not _issuer_matches(self.openid_configuration_url, issuer):
             raise RegistrationError(MSG_ISSUER_MISMATCH.format(issuer=issuer))
+        # The server calls these later (keysets at every launch, tokens for every sync): they came from the
+        # platform, not from an admin, so they must lead to public addresses like any URL from a request.
+        for name in ("jwks_uri", "token_endpoint", "registration_endpoint") if public_address.required() else ():
+            try:
+                public_address.check(document[name])
+            except public_address.NotPublic:
+                raise RegistrationError(MSG_NOT_PUBLIC.format(name=name)) from None
         algorithms = document.get("id_token_signing_alg_values_supported")
-        if algorithms is not None and "RS256" not in (algorithms or []):
+        if algorithms is not None and "RS256" not in _strings(algorithms):
             raise RegistrationError(MSG_NO_RS256)
         supported_scopes = document.get("scopes_supported")
         scopes = SERVICE_SCOPES if supported_scopes is None else tuple(
-            scope for scope in SERVICE_SCOPES if scope in (supported_scopes or []))
+            scope for scope in SERVICE_SCOPES if scope in _strings(supported_scopes))
         message_types = _message_types(document.get(PLATFORM_CONFIGURATION))
         server = document.get("authorization_server")
         return PlatformConfiguration(
@@ -251,7 +267,8 @@ class ToolRegistration(DynamicRegistration):
         self.scopes, self.deep_linking = configuration.scopes, configuration.deep_linking
         try:
             response = outbound.post(configuration.registration_endpoint, json_body=self.lti_registration_data(),
-                                     headers=self._headers(), timeout=TIMEOUT)
+                                     headers=self._headers(), timeout=TIMEOUT,
+                                     public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_SEND_FAILED.format(reason=error.reason)) from None
         if not response.ok:  # the message quotes the platform's answer, so it is not repeated separately

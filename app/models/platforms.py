@@ -102,7 +102,9 @@ class ToolKey(TimestampMixin, db.Model):
     """One of our RSA signing keys; its private half never leaves the server."""
 
     __tablename__ = "tool_key"
-    __table_args__ = (partial_unique_index("uq_tool_key_current", "state", where="state = 'current'"),)
+    # One Current and one Next at a time: the database, not a prior SELECT, settles processes creating them at once.
+    __table_args__ = (partial_unique_index("uq_tool_key_current", "state", where="state = 'current'"),
+                      partial_unique_index("uq_tool_key_next", "state", where="state = 'next'"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -10,6 +10,7 @@ from app.blueprints.admin_users.forms import PasswordForm, UserForm
 from app.form_helpers import show_errors
 from app.errors import render_error
 from app.extensions import db
+from app.limits import page_number
 from app.models import AUTH_MANUAL, User
 from app.security import admin_required, safe_next_url
 from app.templating import admin_crumbs
@@ -45,7 +46,7 @@ def site_admin():
 
 def _render_list(error: str | None = None, status: int = 200):
     search = request.args.get("q", "").strip()
-    page = db.paginate(accounts.users_query(search), page=request.args.get("page", 1, type=int),
+    page = db.paginate(accounts.users_query(search), page=request.args.get("page", 1, type=page_number),
                        per_page=PER_PAGE, error_out=False)
     return render_template("admin/users/list.html", title="Users", page=page, search=search, error=error,
                            breadcrumbs=_crumbs()), status

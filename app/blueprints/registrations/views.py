@@ -158,10 +158,7 @@ def regenerate_token(registration_id: int):
 @admin_required
 def test_connection(registration_id: int):
     registration = _registration(registration_id)
-    # The platform fetches our JWKS while we wait for its token: keys created on first use must already be
-    # committed, or that fetch would wait on this transaction's write lock.
-    tool_keys.ensure_keys()
-    db.session.commit()
+    db.session.commit()  # nothing of this request's stays open while the platform is called
     try:
         platforms.run_connection_test(registration)
     except ServiceError as error:

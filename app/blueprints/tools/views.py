@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from app.blueprints.tools.forms import PublishForm, form_data
 from app.extensions import db
+from app.limits import db_int
 from app.models import Course, PublishedResource
 from app.security import admin_required
 from app.services.publishing import listings, publish_values
@@ -163,7 +164,7 @@ def admin_published():
     filters: dict[str, Any] = {
         "version": request.args.get("version", "") if request.args.get("version") in LTI_VERSIONS else "",
         "status": request.args.get("status", "") if request.args.get("status") in STATUS_FILTERS else "",
-        "course": request.args.get("course", type=int) or "",
+        "course": request.args.get("course", type=db_int) or "",
     }
     query = listings.site_resources_query(lti_version=filters["version"] or None,
                                             enabled=STATUS_FILTERS.get(filters["status"]),

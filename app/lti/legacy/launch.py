@@ -41,6 +41,14 @@ MSG_ID_TOKEN = ("This is an LTI 1.3 launch sent to a legacy Launch URL. Use the 
                 "platform registered for LTI Advantage.")
 MSG_NO_KEY = "A required parameter (oauth_consumer_key) was missing"
 MSG_INVALID_REQUEST = "Invalid request"
+MSG_TOO_LONG = "The launch parameter {name} is too long."
+# What a launch keeps, at most as long as the column that keeps it.
+PARAMETER_LIMITS = {"user_id": 255, "resource_link_id": 255, "context_id": 255, "context_label": 255,
+                    "context_title": 1024, "resource_link_title": 1024, "lis_result_sourcedid": 1024,
+                    "lis_outcome_service_url": 2048, "ext_ims_lis_memberships_url": 2048,
+                    "custom_context_memberships_url": 2048, "ext_ims_lis_memberships_id": 1024,
+                    "launch_presentation_return_url": 2048, "tool_consumer_instance_name": 1024,
+                    "tool_consumer_instance_guid": 1024, "tool_consumer_info_version": 255}
 MSG_NO_LINK = "Missing resource link ID."
 MSG_NO_USER = "The launch did not include a user_id. Anonymous launches are not supported."
 MSG_UNKNOWN_KEY = "Invalid consumer key."
@@ -228,6 +236,12 @@ def _required(form: Mapping[str, str], resource: PublishedResource) -> tuple[str
         raise LegacyLaunchError(MSG_NO_USER, 400, "invalid_request", "The launch had no user_id.",
                                 "Turn on sending the user's identity (not anonymous) in the LMS tool settings.",
                                 resource_id=resource.id, consumer_key=key)
+    for name, limit in PARAMETER_LIMITS.items():
+        if len(form.get(name) or "") > limit:
+            raise LegacyLaunchError(MSG_TOO_LONG.format(name=name), 400, "invalid_request",
+                                    f"The launch's {name} had {len(form[name])} characters; at most {limit} are "
+                                    f"kept.", "Check the LMS's tool settings.", resource_id=resource.id,
+                                    consumer_key=key)
     return key, version
 
 
