@@ -16,13 +16,19 @@ from app.models.driver_sql import DriverStatement, columns_of
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-_USER = DriverStatement(f'SELECT {columns_of(User)} FROM "user" WHERE id = :id')
+_USER = DriverStatement(
+    f'SELECT {columns_of(User)} FROM "user" WHERE id = :id AND session_generation = :generation')
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """`{user id}.{session generation}` (User.get_id): a session from before the account's sessions were ended
+    (logout, password change, suspension, an unlinked identity) finds no user and is anonymous."""
+    user_id, _, generation = session_id.partition(".")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
     # Every signed-in request loads its user: one driver-level statement (app/models/driver_sql.py).
-    found = _USER.instances(User, id=int(user_id))
+    found = _USER.instances(User, id=int(user_id), generation=int(generation))
     return found[0] if found else None
 
 

@@ -29,6 +29,7 @@ class RegistrationRef(Protocol):
     auth_request_url: str | None
     jwks_url: str | None
     status: str
+    platform_key: str
 
 
 class DeploymentRef(Protocol):
@@ -37,7 +38,7 @@ class DeploymentRef(Protocol):
 
 
 _COLUMNS = ("SELECT id, name, issuer, client_id, login_id, auth_request_url, jwks_url, access_token_url, "
-            "token_audience, status FROM platform_registration ")
+            "token_audience, status, platform_key FROM platform_registration ")
 _BY_CLIENT = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND client_id = :client_id AND status = :active")
 _BY_ISSUER = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND status = :active LIMIT 2")
 _BY_LOGIN_ID = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND login_id = :login_id AND status = :active")

@@ -72,7 +72,7 @@ def _restore(launch_id: str) -> LaunchData:
 
 def _account(launch: LaunchData, settings: dict) -> User | None:
     """Mode 3: the bound account signs in (a suspended one is refused); None while the identity is unbound."""
-    user = provisioning.bound_user(launch.issuer, launch.subject)
+    user = provisioning.launch_user(launch)
     if user is None:
         return None
     provisioning.ensure_can_launch(user)
@@ -98,7 +98,7 @@ def request_content():
     launch.prompt_mode = PROVISION_PROMPT_EXISTING
     try:
         DeepLinkSettings.from_launch(launch)
-        user = provisioning.bound_user(launch.issuer, launch.subject)
+        user = provisioning.launch_user(launch)
         if user is not None:
             provisioning.ensure_can_launch(user)
             provisioning.refresh_profile(user, launch, registration)

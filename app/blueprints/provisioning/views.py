@@ -78,7 +78,7 @@ def account(launch_id: str):
     except LtiError as error:
         return render_template("errors/error.html", layout="embedded.html", title="The tool could not be launched",
                                message=error.message), error.status
-    bound = provisioning.bound_user(launch.issuer, launch.subject)
+    bound = provisioning.launch_user(launch)
     if bound is not None:
         done = request.args.get("done")
         if request.method == "GET" and done in NOTICES and current_user.is_authenticated and \

@@ -128,7 +128,7 @@ def begin(launch: LaunchData, settings: dict[str, Any]) -> Landing | Prompt:
     resource = resolve_resource(launch, registration)
     launch.resource_id = resource.id
     instructor = provisioning.is_instructor(launch.roles)
-    user = provisioning.bound_user(launch.issuer, launch.subject)
+    user = provisioning.launch_user(launch)
     if user is not None:
         provisioning.ensure_can_launch(user)
     enrolment = lti_enrolment.check_limits(resource, user.id if user else None)

@@ -16,9 +16,11 @@ from app.models.base import utcnow
 from app.models.driver_sql import DriverStatement
 from app.services.platforms.framing import origin_of
 
-# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key on the deployment.
+# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key, and the identity scope of the key and
+# secret that proved it, on the deployment.
 _DEPLOYMENT_SEEN = DriverStatement("UPDATE deployment SET last_seen_at = :now, updated_at = :now, "
-                                   "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key) WHERE id = :id",
+                                   "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key), "
+                                   "legacy_scope = COALESCE(:legacy_scope, legacy_scope) WHERE id = :id",
                                    times=("now",))
 _REGISTRATION_SEEN = DriverStatement("UPDATE platform_registration SET last_launch_at = :now, updated_at = :now "
                                      "WHERE id = :id", times=("now",))
@@ -75,7 +77,8 @@ def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_
     now = utcnow()
     legacy_key = launch.lti1p1["oauth_consumer_key"] if launch.lti1p1 else None
     if legacy_key or _stale(getattr(registration, "deployment_seen_at", None), now):
-        _DEPLOYMENT_SEEN.execute(id=launch.deployment_pk, now=now, legacy_key=legacy_key)
+        _DEPLOYMENT_SEEN.execute(id=launch.deployment_pk, now=now, legacy_key=legacy_key,
+                                 legacy_scope=launch.lti1p1["scope"] if launch.lti1p1 else None)
     if _stale(getattr(registration, "last_launch_at", None), now):
         _REGISTRATION_SEEN.execute(id=registration.id, now=now)
     learned = origin_of(launch.return_url)

@@ -62,7 +62,8 @@ def _is_instructor(launch: LaunchData) -> bool:
 
 def _create(launch: LaunchData, resource: PublishedResource, allowed: bool) -> User:
     username = lti11_username(_legacy(launch)["consumer_key"], launch.subject)
-    return provisioning.create_account(issuer=launch.issuer, subject=launch.subject, username=username,
+    return provisioning.create_account(scope=provisioning.scope_of(launch), issuer=launch.issuer,
+                                       subject=launch.subject, username=username,
                                        profile=legacy_profile(launch, username), resource=resource,
                                        registration_id=None, allowed=allowed)
 
@@ -71,7 +72,7 @@ def begin(launch: LaunchData, settings: dict[str, Any]) -> lti_launch.Landing | 
     """Limits first, then the bound account, a new one (mode 1) or the Welcome page."""
     resource = check_resource(launch)
     instructor = _is_instructor(launch)
-    user = provisioning.bound_user(launch.issuer, launch.subject)
+    user = provisioning.launch_user(launch)
     if user is not None:
         provisioning.ensure_can_launch(user)
     lti_enrolment.check_limits(resource, user.id if user else None)
@@ -121,13 +122,13 @@ def record_lti_user(launch: LaunchData, resource: PublishedResource, user: User)
 
 def migrated_account(launch: LaunchData) -> User | None:
     """An unbound LTI 1.3 identity in mode 1, on a platform that proved its LTI 1.1 consumer key (a
-    valid lti1p1 claim), joins the account its LTI 1.1 identity (`urn:lti11:{key}`, claim user_id ?? sub)
-    already has, instead of getting a new one. None when there is no such account."""
-    if launch.is_legacy or not launch.lti1p1:
+    valid lti1p1 claim), joins the account its LTI 1.1 identity (claim user_id ?? sub) already has within the
+    key and secret that signed the claim, instead of getting a new one. None when there is no such account."""
+    if launch.is_legacy or not launch.lti1p1 or not launch.lti1p1.get("scope"):
         return None
     legacy_subject = launch.lti1p1.get("user_id") or launch.subject
-    user = provisioning.bound_user(lti11.legacy_issuer(launch.lti1p1["oauth_consumer_key"]), legacy_subject)
+    user = provisioning.bound_user(launch.lti1p1["scope"], legacy_subject)
     if user is None:
         return None
     provisioning.ensure_can_launch(user)
-    return provisioning.bind_found_account(user, launch.issuer, launch.subject, launch.registration_id)
+    return provisioning.bind_found_account(user, launch)

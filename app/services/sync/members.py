@@ -21,6 +21,7 @@ from app.jobs.queue import FAILED, RETRY, JobOutcome
 from app.lti.ags_nrps import (
     SCOPE_MEMBERSHIPS, Connector, PlatformError, TokenRefreshNeeded, membership_pages, read_ahead,
 )
+from app.lti.identity import platform_scope
 from app.models import (
     AUTH_LTI, Deployment, Enrolment, LtiIdentity, LtiUser, LtiUserResourceLink, PlatformRegistration,
     PublishedResource, ResourceLink, RoleAssignment, User,
@@ -76,10 +77,10 @@ def _insert_returning(table: Any, rows: list[dict[str, Any]], key: str, now: dat
 # The statements a link's plan runs per page or per chunk of members, on the driver's cursor.
 _BOUND_ACCOUNTS = DriverStatement(
     'SELECT i.subject, u.id, u.username, u.auth_method, u.first_name, u.last_name, u.email FROM lti_identity i '
-    'JOIN "user" u ON u.id = i.user_id WHERE i.issuer = :issuer AND i.subject IN :subjects',
+    'JOIN "user" u ON u.id = i.user_id WHERE i.scope = :scope AND i.subject IN :subjects',
     expanding=("subjects",))
 _BOUND_IDS = DriverStatement(
-    "SELECT subject, user_id FROM lti_identity WHERE issuer = :issuer AND subject IN :subjects",
+    "SELECT subject, user_id FROM lti_identity WHERE scope = :scope AND subject IN :subjects",
     expanding=("subjects",))
 _TAKEN_USERNAMES = DriverStatement('SELECT username FROM "user" WHERE username IN :names', expanding=("names",))
 _LTI_USERS = DriverStatement(
@@ -154,7 +155,7 @@ class _Link:
     versions: tuple[str, ...]
     deployment_pk: int
     usable: bool
-    legacy_key: str | None
+    legacy_scope: str | None  # the LTI 1.1 credential a migration claim on this deployment proved
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class _LinkPlan:
         self.run = run
         self.link = link
         self.issuer = registration.issuer or ""
+        self.scope = platform_scope(registration.platform_key)
         self.registration_id = registration.id
         self.platform = _PlatformName(registration.name)
         self.seen: set[str] = set()  # the cumulative member list: every active member, bound or not
@@ -222,7 +224,7 @@ class _LinkPlan:
             return
         subjects = [str(member["user_id"]) for member in active]
         self.seen.update(subjects)
-        bound = {row[0]: _Account(*row) for row in _BOUND_ACCOUNTS.rows(issuer=self.issuer, subjects=subjects)}
+        bound = {row[0]: _Account(*row) for row in _BOUND_ACCOUNTS.rows(scope=self.scope, subjects=subjects)}
         legacy = self._legacy_accounts([m for m in active if str(m["user_id"]) not in bound])
         settings = self.run.settings
         for member in active:
@@ -272,15 +274,16 @@ class _LinkPlan:
             self.profiles[account.id] = profile
 
     def _legacy_accounts(self, members: list[dict[str, Any]]) -> dict[str, int]:
-        """The LTI 1.1 → 1.3 migration lookup: an account bound to (urn:lti11:{key}, legacy id)."""
-        if not self.link.legacy_key:
+        """The LTI 1.1 → 1.3 migration lookup: an account bound to the legacy id within the LTI 1.1 key and
+        secret the deployment's migration claim proved."""
+        if not self.link.legacy_scope:
             return {}
         legacy_ids = {str(m["lti11_legacy_user_id"]): str(m["user_id"]) for m in members
                       if _text(m.get("lti11_legacy_user_id"))}
         if not legacy_ids:
             return {}
         rows = db.session.execute(db.select(LtiIdentity.subject, LtiIdentity.user_id).where(
-            LtiIdentity.issuer == f"urn:lti11:{self.link.legacy_key}",
+            LtiIdentity.scope == self.link.legacy_scope,
             LtiIdentity.subject.in_(list(legacy_ids)))).all()
         return {legacy_ids[legacy_id]: user_id for legacy_id, user_id in rows}
 
@@ -296,7 +299,7 @@ class _LinkPlan:
             self._unenrol()
 
     def _bound_now(self, subjects: Sequence[str]) -> dict[str, int]:
-        return dict(_BOUND_IDS.rows_in_chunks("subjects", list(subjects), issuer=self.issuer))
+        return dict(_BOUND_IDS.rows_in_chunks("subjects", list(subjects), scope=self.scope))
 
     def _create_accounts(self) -> None:
         """New `lti` accounts with the resource's user defaults, bound in bulk. A launch that bound one of
@@ -327,7 +330,8 @@ class _LinkPlan:
             if account.username in taken:
                 resource = db.session.get(PublishedResource, self.run.settings.id)
                 winners[subject] = provisioning.create_account(
-                    issuer=self.issuer, subject=subject, username=account.username, profile=account.profile,
+                    scope=self.scope, issuer=self.issuer, subject=subject, username=account.username,
+                    profile=account.profile,
                     resource=resource, registration_id=self.registration_id, allowed=True).id
                 self.run.created += 1
             self.members[subject].user_id = winners[subject]
@@ -338,8 +342,8 @@ class _LinkPlan:
         now = utcnow()
         insert_many(LtiIdentity.__table__, [{"user_id": user_id, "subject": subject}
                                             for subject, user_id in accounts.items()],
-                    shared={"issuer": self.issuer, "registration_id": self.registration_id, "created_at": now,
-                            "updated_at": now}, ignore_conflicts_on=["issuer", "subject"])
+                    shared={"scope": self.scope, "issuer": self.issuer, "registration_id": self.registration_id,
+                            "created_at": now, "updated_at": now}, ignore_conflicts_on=["scope", "subject"])
 
     def _update_profiles(self) -> None:
         if not self.profiles:
@@ -521,7 +525,7 @@ class MemberSync:
         rows = db.session.execute(
             db.select(ResourceLink.id, ResourceLink.resource_link_id, ResourceLink.nrps_memberships_url,
                       ResourceLink.nrps_versions, Deployment.id.label("deployment_pk"), Deployment.status,
-                      Deployment.legacy_consumer_key, PlatformRegistration.status.label("registration_status"),
+                      Deployment.legacy_scope, PlatformRegistration.status.label("registration_status"),
                       PlatformRegistration.access_token_url)
             .join(Deployment, Deployment.id == ResourceLink.deployment_id)
             .join(PlatformRegistration, PlatformRegistration.id == Deployment.registration_id)
@@ -529,7 +533,7 @@ class MemberSync:
         return [_Link(row.id, row.resource_link_id, row.nrps_memberships_url, tuple(row.nrps_versions or ()),
                       row.deployment_pk,
                       row.status == DEPLOYMENT_ACTIVE and row.registration_status == STATUS_ACTIVE
-                      and bool(row.access_token_url), row.legacy_consumer_key)
+                      and bool(row.access_token_url), row.legacy_scope)
                 for row in rows]
 
     def steps(self) -> Iterator[str]:
