@@ -12,6 +12,7 @@ import pytest
 
 from app.extensions import db
 from app.lti import keys
+from app.lti.identity import platform_scope
 from app.models import (
     Activity, Course, Deployment, LtiContext, LtiIdentity, LtiUser, LtiUserResourceLink, PlatformRegistration, PublishedResource,
     ResourceLink, User,
@@ -70,9 +71,10 @@ def link_user(resource: PublishedResource, link: ResourceLink, user: User, subje
     """The user came in through this link: LTI identity, LTI user and user↔link row."""
     registration = link.deployment.registration
     subject = subject or f"sub-{user.username}"
-    if db.session.execute(db.select(LtiIdentity).where(LtiIdentity.issuer == registration.issuer,
+    scope = platform_scope(registration.platform_key)
+    if db.session.execute(db.select(LtiIdentity).where(LtiIdentity.scope == scope,
                                                        LtiIdentity.subject == subject)).scalar() is None:
-        db.session.add(LtiIdentity(user_id=user.id, issuer=registration.issuer, subject=subject,
+        db.session.add(LtiIdentity(user_id=user.id, scope=scope, issuer=registration.issuer, subject=subject,
                                    registration_id=registration.id))
     lti_user = db.session.execute(db.select(LtiUser).where(
         LtiUser.published_resource_id == resource.id, LtiUser.user_id == user.id)).scalar()

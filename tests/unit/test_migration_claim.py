@@ -8,6 +8,7 @@ import hmac
 import pytest
 
 from app.extensions import db
+from app.lti.identity import credential_scope
 from app.lti.legacy import migration_claim as migration
 from app.models import Lti11Consumer
 from tests import factories
@@ -44,7 +45,8 @@ def resource(app):
 @pytest.mark.parametrize("hex_variant", [False, True])
 def test_both_encodings_of_the_resource_secret_verify(resource, hex_variant):
     result = migration.verify_claim(_claims(_independent_sign("resourcesecret", hex_variant)), CLIENT_ID)
-    assert result == migration.MigrationClaim(consumer_key="legacy-key", user_id="u-11")
+    assert result == migration.MigrationClaim(consumer_key="legacy-key", user_id="u-11",
+                                              scope=credential_scope("legacy-key", "resourcesecret"))
 
 
 def test_an_lti2_consumer_signs_with_its_own_secret(resource):

@@ -4,6 +4,7 @@ secret, or registering a second client under the same issuer, never signs anyone
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Iterator
 
@@ -12,12 +13,12 @@ import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import LtiIdentity, User
+from app.models import LtiIdentity, PlatformRegistration, User
 from tests import factories
 from tests.e2e.legacy_consumer import launch_params, sign_launch
 from tests.e2e.lti_launcher import INSTRUCTOR, LEARNER, LaunchPlatform, LinkSpec
 from tests.e2e.platform_server import PlatformServer
-from tests.helpers import CSRF_RE
+from tests.helpers import CSRF_RE, login
 
 BASE = "http://127.0.0.1:5000"
 FORM = "application/x-www-form-urlencoded"
@@ -151,3 +152,53 @@ def test_a_second_registration_with_the_same_issuer_does_not_share_identities(ap
     assert [(identity.user_id, identity.registration_id) for identity in bound] == [(teacher.id, _a_id)]
     student = db.session.scalars(select(LtiIdentity).where(LtiIdentity.subject == "s-1")).one()
     assert student.registration_id == b_id
+
+
+def test_an_admin_declares_a_re_registration_the_same_platform(app, client, admin, shared_issuer):
+    school_a, school_b, a_id, b_id = shared_issuer
+    resource = factories.make_resource(factories.make_course("HIS", "History"))
+    teacher = factories.make_user("teacher2")
+    browser = app.test_client()
+    _link_on_welcome(browser, launch13(browser, school_a, resource, "t-42").headers["Location"], "teacher2")
+
+    login(client, admin.username)
+    view = client.get(f"/admin/lti/registrations/{b_id}").get_data(as_text=True)
+    assert "Same platform as …" in view and "School A (client ID school-a)" in view
+    confirm = client.get(f"/admin/lti/registrations/{b_id}/same-platform?platform={a_id}")
+    assert "LMS users linked through either registration will sign in to the same accounts" in \
+        html.unescape(confirm.get_data(as_text=True))
+    refused = client.post(f"/admin/lti/registrations/{b_id}/same-platform",
+                          data={"csrf_token": _token(client, f"/admin/lti/registrations/{b_id}"), "platform": b_id})
+    assert refused.status_code == 400 and "always the same platform as itself" in refused.get_data(as_text=True)
+    joined = client.post(f"/admin/lti/registrations/{b_id}/same-platform",
+                         data={"csrf_token": _token(client, f"/admin/lti/registrations/{b_id}"), "platform": a_id})
+    assert joined.status_code == 302
+
+    other = app.test_client()
+    landed = launch13(other, school_b, resource, "t-42")
+    assert landed.headers["Location"] == f"/course/{resource.course_id}"
+    assert _signed_in_id(other).startswith(f"{teacher.id}.")
+
+
+def test_same_platform_cli_needs_the_same_issuer_and_confirmation(app, runner):
+    first = factories.make_registration("Old", issuer="https://canvas.example")
+    second = factories.make_registration("New", issuer="https://canvas.example")
+    foreign = factories.make_registration("Other", issuer="https://other.example")
+    user = factories.make_user("carol")
+    db.session.add(LtiIdentity(user_id=user.id, scope=f"lti13:{second.platform_key}", issuer=second.issuer,
+                               subject="c-1", registration_id=second.id))
+    db.session.commit()
+    ids = [str(first.id), str(second.id), str(foreign.id)]
+
+    unconfirmed = runner.invoke(args=["lti", "registrations", "same-platform", ids[1], ids[0], "--json"])
+    assert unconfirmed.exit_code == 1 and "Add --yes to confirm." in json.loads(unconfirmed.output)["error"]
+    other_issuer = runner.invoke(args=["lti", "registrations", "same-platform", ids[1], ids[2], "--yes", "--json"])
+    assert other_issuer.exit_code == 1
+    assert "Only registrations with the same issuer" in json.loads(other_issuer.output)["error"]
+    done = runner.invoke(args=["lti", "registrations", "same-platform", ids[1], ids[0], "--yes", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output) == {"registration": second.id, "same_platform_as": first.id,
+                                       "moved_identities": 1}
+    db.session.expire_all()
+    assert db.session.get(PlatformRegistration, second.id).platform_key == first.platform_key
+    assert db.session.scalars(select(LtiIdentity)).one().scope == f"lti13:{first.platform_key}"

@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.jobs.worker import run_due
+from app.lti.identity import credential_scope
 from app.models import Enrolment, Lti11Consumer, LtiIdentity, LtiUser, RoleAssignment, SyncJob, User
 from app.services.sync import grades as sync
 from app.services.legacy.launch import lti11_username
@@ -25,7 +26,8 @@ def world(app, consumer):
                    email="old@example.org", auth_method="lti")
     db.session.add(learner)
     db.session.flush()
-    db.session.add(LtiIdentity(user_id=learner.id, issuer=f"urn:lti11:{KEY}", subject="old-1"))
+    db.session.add(LtiIdentity(user_id=learner.id, scope=credential_scope(KEY, resource.secret),
+                               issuer=f"urn:lti11:{KEY}", subject="old-1"))
     enrolment = Enrolment(course_id=resource.course_id, user_id=learner.id, published_resource_id=resource.id)
     db.session.add(enrolment)
     db.session.flush()
