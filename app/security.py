@@ -78,6 +78,11 @@ def allow_framing(origins: list[str]) -> None:
     g.frame_ancestors = origins
 
 
+def deny_framing() -> None:
+    """This page shows secrets: no frame may hold it, whatever the session's launch allowed."""
+    g.pop("frame_ancestors", None)
+
+
 def csp_nonce() -> str:
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)

@@ -40,9 +40,9 @@ def _attempt() -> Attempt:
     return Attempt(user_agent=request.user_agent.string, ip=request.remote_addr)
 
 
-def _framed(settings: dict) -> None:
-    """These pages show inside the platform's frame."""
-    allow_framing(frame_ancestors(settings))
+def _framed(settings: dict, launch: LaunchData | None = None) -> None:
+    """These pages show inside the platform's frame (the launch's own platform, once validated)."""
+    allow_framing(frame_ancestors(settings, launch))
 
 
 def _log_fields(launch: LaunchData, message_type: str | None = None) -> dict:
@@ -76,7 +76,7 @@ def _account(launch: LaunchData, settings: dict) -> User | None:
     if user is None:
         return None
     provisioning.ensure_can_launch(user)
-    enter_launched_session(user, None, frame_ancestors(settings))
+    enter_launched_session(user, None, frame_ancestors(settings, launch))
     launch_log.mark_user(launch.log_id, user.id)
     return user
 
@@ -115,7 +115,7 @@ def request_content():
         if user is None:
             response = _welcome(launch)
         else:
-            enter_launched_session(user, None, frame_ancestors(settings))
+            enter_launched_session(user, None, frame_ancestors(settings, launch))
             response = redirect(url_for(".selection", launch_id=launch.launch_id), 303)
         db.session.commit()
     forget_state_cookie(response, launch)
@@ -127,7 +127,7 @@ def _hand_off(launch: LaunchData, settings: dict):
     store_launch(launch, bind=False)
     token = create_handoff(launch)
     db.session.commit()
-    _framed(settings)
+    _framed(settings, launch)
     template = "launch/new_window.html" if launch.cookie_method == "none" else "launch/open_tool.html"
     return make_response(render_template(template, title=PAGE_TITLE,
                                          handoff_url=url_for("launch.handoff", token=token)))
@@ -157,7 +157,7 @@ def selection(launch_id: str):
     if user is None:
         return _welcome(launch)
     db.session.commit()
-    _framed(settings)
+    _framed(settings, launch)
     return _selection_page(launch, dl_settings, user, registration)
 
 
@@ -185,7 +185,7 @@ def respond(launch_id: str):
                                                 accept_multiple=dl_settings.accept_multiple)
         except ServiceError as error:
             db.session.rollback()
-            _framed(settings)
+            _framed(settings, launch)
             return _selection_page(launch, dl_settings, user, registration, error=error.message, status=400,
                                    to_course=course_ids, to_gradebook=gradebook_ids)
     if not forget_launch(launch.launch_id):
@@ -194,7 +194,7 @@ def respond(launch_id: str):
     launch_log.record(kind, launch_log.SUCCESS, _attempt(), registration=registration, user_id=user.id,
                       **_log_fields(launch, RESPONSE_MESSAGE_TYPE))
     db.session.commit()
-    _framed(settings)
+    _framed(settings, launch)
     allow_form_action(dl_settings.return_origin)
     return render_template("deeplink/respond.html", title=PAGE_TITLE, return_url=dl_settings.return_url,
                            token=token, added=len(items))

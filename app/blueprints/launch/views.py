@@ -38,9 +38,9 @@ def _attempt() -> Attempt:
     return Attempt(user_agent=request.user_agent.string, ip=request.remote_addr)
 
 
-def _framed(settings: dict) -> None:
-    """Launch-time pages show inside the platform's frame."""
-    allow_framing(frame_ancestors(settings, launch_page=True))
+def _framed(settings: dict, launch: LaunchData | None = None) -> None:
+    """Launch-time pages show inside the platform's frame (the launch's own platform, once validated)."""
+    allow_framing(frame_ancestors(settings, launch, launch_page=True))
 
 
 def _error_page(error: LtiError, reference: int | None):
@@ -109,7 +109,8 @@ def _proceed(launch: LaunchData, settings: dict, *, stored: bool):
     _log_accepted(launch, outcome.user.id)
     if stored:
         forget_launch(launch.launch_id)
-    enter_launched_session(outcome.user, outcome.embed_scope if outcome.embed else None, frame_ancestors(settings))
+    enter_launched_session(outcome.user, outcome.embed_scope if outcome.embed else None,
+                           frame_ancestors(settings, launch))
     db.session.commit()
     return redirect(outcome.path)
 
@@ -143,7 +144,7 @@ def _hand_off(launch: LaunchData, settings: dict):
     store_launch(launch, bind=False)
     token = create_handoff(launch)
     db.session.commit()
-    _framed(settings)
+    _framed(settings, launch)
     template = "launch/new_window.html" if launch.cookie_method == "none" else "launch/open_tool.html"
     return make_response(render_template(template, title="Open tool", handoff_url=url_for(".handoff", token=token)))
 

@@ -83,7 +83,8 @@ def launch(tool_id: int):
         db.session.commit()
         return redirect(url_for("provisioning.account", launch_id=data.launch_id))
     launch_log.record(KIND_LAUNCH, launch_log.SUCCESS, _attempt(), user_id=outcome.user.id, **_log_fields(data))
-    enter_launched_session(outcome.user, outcome.embed_scope if outcome.embed else None, frame_ancestors(settings))
+    enter_launched_session(outcome.user, outcome.embed_scope if outcome.embed else None,
+                           frame_ancestors(settings, data))
     db.session.commit()
     return redirect(outcome.path)
 
@@ -95,7 +96,7 @@ def _open_tool(data: LaunchData, settings: dict):
     store_launch(data, bind=False)
     token = create_handoff(data)
     db.session.commit()
-    allow_framing(frame_ancestors(settings))
+    allow_framing(frame_ancestors(settings, data))
     return render_template("launch/open_tool.html", title="Open tool", handoff_url=url_for("launch.handoff",
                                                                                            token=token))
 

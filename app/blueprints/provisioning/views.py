@@ -72,6 +72,7 @@ def account(launch_id: str):
     allow_framing(frame_ancestors(settings))
     try:
         launch = restore_launch(launch_id)
+        allow_framing(frame_ancestors(settings, launch))
         lti_launch.check_usable(launch)
         if request.method == "POST" and request.args.get("action") == "create":
             return _signed_in_as(lti_launch.create_account(launch, settings), launch, "created")

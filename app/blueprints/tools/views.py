@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app.blueprints.tools.forms import PublishForm, form_data
 from app.extensions import db
 from app.models import Course, PublishedResource
-from app.security import admin_required
+from app.security import admin_required, deny_framing
 from app.services.publishing import resources as publishing
 from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.courses.permissions import can_manage_course, can_view_staff_pages
@@ -18,6 +18,8 @@ from app.services.publishing.resources import LTI_VERSIONS, PublishValues
 from app.templating import viewer_zone
 
 bp = Blueprint("tools", __name__)
+# These pages show legacy secrets and the publishing settings: never inside a frame, not even a launched session's.
+bp.before_request(deny_framing)
 
 def _course(course_id: int, *, manage: bool) -> Course:
     """The course, if the signed-in user may view (or, with `manage`, change) its published resources."""

@@ -14,7 +14,7 @@ from typing import Any
 from app.lti.launch_data import LaunchData
 from app.models.base import utcnow
 from app.models.driver_sql import DriverStatement
-from app.services.platforms.framing import origin_of
+from app.services.platforms.framing import learn_origin
 
 # A proven lti1p1 migration claim also stores its LTI 1.1 consumer key, and the identity scope of the key and
 # secret that proved it, on the deployment.
@@ -81,10 +81,9 @@ def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_
                                  legacy_scope=launch.lti1p1["scope"] if launch.lti1p1 else None)
     if _stale(getattr(registration, "last_launch_at", None), now):
         _REGISTRATION_SEEN.execute(id=registration.id, now=now)
-    learned = origin_of(launch.return_url)
-    known = list(registration.frame_origins or [])
-    if learned and learned not in known:
-        _LEARN_ORIGIN.execute(id=registration.id, origins=[*known, learned])
+    learned = learn_origin(registration.frame_origins, launch.return_url)
+    if learned is not None:
+        _LEARN_ORIGIN.execute(id=registration.id, origins=learned)
     context_id = None
     if launch.context is not None:
         context_id = _CONTEXT.scalar(deployment=launch.deployment_pk, context_id=launch.context["id"],

@@ -1,20 +1,31 @@
-"""Which sites may frame Courseport's launched pages: the platforms' origins, the origins learned
-from launches (LTI 1.3 and legacy consumers' return URLs), and the admin's extra origins; nothing but 'self'
-when frame embedding is off."""
+"""Which sites may frame Courseport's launched pages: the launching platform's origins and the origins its
+launches taught (LTI 1.3 registrations' and legacy consumers' return URLs, each kept with the registration or
+consumer that sent it), and the admin's extra origins; nothing but 'self' when frame embedding is off."""
 from __future__ import annotations
 
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+from app.lti.launch_data import LaunchData
 from app.models.driver_sql import DriverStatement
 from app.models.platforms import STATUS_ACTIVE
 from app.services.platforms.settings import normalise_origin
 
-# Every page of a launched session is framed by these, so one statement (app/models/driver_sql.py): the Active
-# registrations' issuer, authentication URL and learned origins, and the legacy consumers' return URLs.
-_ORIGINS = DriverStatement(
-    "SELECT issuer, auth_request_url, frame_origins FROM platform_registration WHERE status = :active "
-    "UNION ALL SELECT NULL, NULL, frame_origins FROM lti11_consumer", result_json=("frame_origins",))
+# Every page of a launched session is framed by these, so one statement each (app/models/driver_sql.py).
+# Without a launch: the Active registrations' own issuer and authentication URL, never an origin a launch taught.
+_CONFIGURED = DriverStatement(
+    "SELECT issuer, auth_request_url, NULL AS frame_origins FROM platform_registration WHERE status = :active",
+    result_json=("frame_origins",))
+# An LTI 1.3 launch: its registration's, with the origins its launches taught.
+_REGISTRATION = DriverStatement(
+    "SELECT issuer, auth_request_url, frame_origins FROM platform_registration WHERE id = :id AND status = :active",
+    result_json=("frame_origins",))
+# An LTI 1.1 launch: the origins that consumer's verified launches on that resource taught, and nothing else.
+_CONSUMER = DriverStatement(
+    "SELECT NULL AS issuer, NULL AS auth_request_url, frame_origins FROM lti11_consumer "
+    "WHERE published_resource_id = :resource AND consumer_key = :key", result_json=("frame_origins",))
+# Each registration or consumer remembers this many learned origins (the latest), so the header stays bounded.
+MAX_LEARNED_ORIGINS = 10
 
 
 def origin_of(url: str | None) -> str | None:
@@ -34,15 +45,36 @@ def _unique(origins: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(origin for origin in origins if origin))
 
 
-def frame_ancestors(settings: dict[str, Any], *, launch_page: bool = False) -> list[str]:
+def learn_origin(known: list[str] | None, url: str | None) -> list[str] | None:
+    """The learned origins once `url`'s origin is added (the oldest dropped past the bound); None when unchanged."""
+    learned = origin_of(url)
+    known = list(known or [])
+    if not learned or learned in known:
+        return None
+    return [*known, learned][-MAX_LEARNED_ORIGINS:]
+
+
+def _rows(launch: LaunchData | None) -> list[Any]:
+    if launch is None:
+        return _CONFIGURED.all(active=STATUS_ACTIVE)
+    if launch.is_legacy:
+        return _CONSUMER.all(resource=launch.resource_id, key=(launch.legacy or {}).get("consumer_key"))
+    return _REGISTRATION.all(id=launch.registration_id, active=STATUS_ACTIVE)
+
+
+def frame_ancestors(settings: dict[str, Any], launch: LaunchData | None = None, *,
+                    launch_page: bool = False) -> list[str]:
     """Origins allowed to frame launched pages, besides 'self'. `settings` are the LTI settings.
 
+    `launch`: the launch whose pages these are. Only its own registration (LTI 1.3) or consumer (LTI 1.1) and what
+    its launches taught may frame them, so one platform's return URL never widens framing for another's
+    sessions. Without a launch, only the registrations' configured origins.
     `launch_page`: a page answering the launch itself (an error, the cookie notice, "Open tool"). The platform
     shows it in its frame whatever the embedding setting, so it stays frameable by the platforms; with embedding
     off, only the content a launch leads to is refused to frames."""
     if not settings["allow_frame_embedding"] and not launch_page:
         return []
     origins: list[str | None] = []
-    for issuer, auth_url, learned in _ORIGINS.all(active=STATUS_ACTIVE):
+    for issuer, auth_url, learned in _rows(launch):
         origins += [origin_of(issuer), origin_of(auth_url), *(origin_of(item) for item in learned or [])]
     return _unique([*origins, *(settings.get("additional_frame_ancestors") or [])])
