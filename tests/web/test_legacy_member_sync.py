@@ -102,7 +102,8 @@ def test_lti2_roster_uses_the_profile_template_and_the_registered_secret(world, 
     lti_user = db.session.scalars(db.select(LtiUser)).one()
     lti_user.consumer_key, lti_user.memberships_url, lti_user.memberships_id = "proxy-guid", None, None
     lti_user.context_id = "course-9"
-    db.session.execute(db.update(LtiIdentity).values(issuer="urn:lti11:proxy-guid"))
+    db.session.execute(db.update(LtiIdentity).values(issuer="urn:lti11:proxy-guid",
+                                                     scope=credential_scope("proxy-guid", "s" * 32)))
     db.session.commit()
     member = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
     consumer.members_pages = [

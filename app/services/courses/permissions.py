@@ -1,13 +1,15 @@
 """Who may do what in a course. Site admins may do everything; views turn False into 403."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Select, event, or_
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.extensions import db
-from app.models import Activity, Course, User
+from app.models import Activity, Course, Enrolment, PublishedResource, RoleAssignment, User
+from app.models.base import utcnow
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
 from app.models.driver_sql import DriverStatement
 
@@ -18,7 +20,13 @@ def _best(roles: list[str]) -> str | None:
     return max(roles, key=_RANK.__getitem__) if roles else None
 
 
-_ROLES = DriverStatement("SELECT activity_id, role FROM role_assignment WHERE user_id = :user AND course_id = :course")
+# A role counts only while its enrolment lasts: an enrolment that ended (its duration elapsed) or came through a
+# resource whose enrolment end date passed gives nothing, on every request and not just at launch.
+_ROLES = DriverStatement(
+    "SELECT r.activity_id, r.role FROM role_assignment r JOIN enrolment e ON e.id = r.enrolment_id "
+    "LEFT JOIN published_resource p ON p.id = e.published_resource_id "
+    "WHERE r.user_id = :user AND r.course_id = :course AND (e.time_end IS NULL OR e.time_end > :now) "
+    "AND (p.enrol_end IS NULL OR p.enrol_end > :now)", times=("now",))
 _CACHE_KEY = "course_roles"
 
 
@@ -29,8 +37,17 @@ def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
     cache = db.session.info.setdefault(_CACHE_KEY, {})
     key = (user_id, course_id)
     if key not in cache:
-        cache[key] = _ROLES.all(user=user_id, course=course_id)
+        cache[key] = _ROLES.all(user=user_id, course=course_id, now=utcnow())
     return cache[key]
+
+
+def lasting(statement: Select, now: datetime) -> Select:
+    """`statement` over role_assignment, keeping the roles whose enrolment lasts at `now` (the rule of `_ROLES`),
+    for the pages that list a user's roles instead of checking one."""
+    return statement.join(Enrolment, Enrolment.id == RoleAssignment.enrolment_id).outerjoin(
+        PublishedResource, PublishedResource.id == Enrolment.published_resource_id).where(
+        or_(Enrolment.time_end.is_(None), Enrolment.time_end > now),
+        or_(PublishedResource.enrol_end.is_(None), PublishedResource.enrol_end > now))
 
 
 def forget_roles(session: Session | None = None, *_: Any) -> None:
