@@ -41,6 +41,11 @@ MSG_MAX_ENROLLED = "Enter zero or a positive whole number."
 MSG_NO_REGISTRATION = "Select at least one registration."
 MSG_REQUIRED = "Required"
 MSG_SECRET_CHARS = "Only letters and digits are allowed."
+# A typed secret must resist guessing as well as a generated one does in practice: it is all that stands between
+# a forged launch and the consumer's users.
+SECRET_MIN_LENGTH = 16
+MSG_SECRET_SHORT = (f"The secret is too short: use at least {SECRET_MIN_LENGTH} letters and digits "
+                    "(the generated one has 32).")
 MSG_CHOICE = "Not a valid choice."
 MSG_DELETED_ACTIVITY = ("The activity shared by this instance has been deleted. You can select another activity to "
                         "share by editing the instance or, if no longer required, you can simply delete the instance.")
@@ -399,6 +404,8 @@ def _clean(course: Course, values: PublishValues, resource: PublishedResource | 
             errors["secret"] = "Maximum of 64 characters"
         elif not _SECRET_RE.match(secret):
             errors["secret"] = MSG_SECRET_CHARS
+        elif len(secret) < SECRET_MIN_LENGTH:
+            errors["secret"] = MSG_SECRET_SHORT
         else:
             clean["secret"] = secret
 
