@@ -115,8 +115,16 @@ def _fill_deployment_scopes(connection) -> None:
                                {"scope": legacy_by_key[key][0], "id": deployment_id})
 
 
+def _foreign_keys(connection, on: bool) -> None:
+    """SQLite rebuilds a table to change a column: with foreign keys on, dropping the old platform_registration
+    would cascade to its deployments and identities."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def upgrade():
     connection = op.get_bind()
+    _foreign_keys(connection, False)
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("session_generation", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("platform_registration", schema=None) as batch_op:
@@ -137,9 +145,12 @@ def upgrade():
     with op.batch_alter_table("lti_identity", schema=None) as batch_op:
         batch_op.alter_column("scope", existing_type=sa.String(length=80), nullable=False)
         batch_op.create_unique_constraint(batch_op.f("uq_lti_identity_scope_subject"), ["scope", "subject"])
+    _foreign_keys(connection, True)
 
 
 def downgrade():
+    connection = op.get_bind()
+    _foreign_keys(connection, False)
     # Identities bound within several scopes cannot share one (issuer, subject) again: only the first is kept.
     op.execute("DELETE FROM lti_identity WHERE id NOT IN (SELECT MIN(id) FROM lti_identity GROUP BY issuer, subject)")
     with op.batch_alter_table("lti_identity", schema=None) as batch_op:
@@ -153,3 +164,4 @@ def downgrade():
         batch_op.drop_column("platform_key")
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.drop_column("session_generation")
+    _foreign_keys(connection, True)
