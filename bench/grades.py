@@ -11,59 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import requests
 from _sync_setup import bench_app, peak_rss_mb, platform_process, registration_for
-from sqlalchemy import insert
 
 from app.extensions import db
 from app.jobs import worker
 from app.lti import service_token
 from app.lti.ags_nrps import AGS_SCOPES_USED
-from app.models import (
-    Activity, Course, Grade, LtiUser, LtiUserResourceLink, PublishedResource, ResourceLink, SyncJob, User,
-)
+from app.models import SyncJob
 from app.services.sync import grades as sync
 from tests.helpers import free_port
-
-
-def _seed(url: str, count: int) -> tuple[str, object]:
-    registration = registration_for(url)
-    course = Course(full_name="Benchmark course", short_name="BENCH")
-    db.session.add(course)
-    db.session.flush()
-    activity = Activity(course_id=course.id, type="assignment", name="Essay", max_grade=100, position=1)
-    db.session.add(activity)
-    db.session.flush()
-    resource = PublishedResource(course_id=course.id, activity_id=activity.id, target="activity",
-                                 uuid=str(uuid.uuid4()))
-    db.session.add(resource)
-    db.session.flush()
-    lineitem = f"{url}/contexts/c1/lineitems/1"
-    link = ResourceLink(deployment_id=registration.deployments[0].id, resource_link_id="rl-1",
-                        published_resource_id=resource.id, ags_lineitem_url=lineitem,
-                        ags_lineitems_url=f"{url}/contexts/c1/lineitems", ags_scopes=list(AGS_SCOPES_USED))
-    db.session.add(link)
-    db.session.flush()
-    now = datetime.now(timezone.utc)
-    db.session.execute(insert(User.__table__), [
-        {"username": f"bench{i}", "first_name": "Bench", "last_name": str(i), "email": f"b{i}@example.org",
-         "auth_method": "lti", "created_at": now, "updated_at": now} for i in range(count)])
-    users = dict(db.session.execute(db.select(User.username, User.id)).all())
-    db.session.execute(insert(LtiUser.__table__), [
-        {"user_id": users[f"bench{i}"], "published_resource_id": resource.id, "subject": f"sub-{i}",
-         "created_at": now, "updated_at": now} for i in range(count)])
-    lti_users = db.session.execute(db.select(LtiUser.id)).scalars().all()
-    db.session.execute(insert(LtiUserResourceLink.__table__), [
-        {"lti_user_id": lti_id, "resource_link_id": link.id, "created_at": now, "updated_at": now}
-        for lti_id in lti_users])
-    db.session.execute(insert(Grade.__table__), [
-        {"activity_id": activity.id, "user_id": users[f"bench{i}"], "value": i % 100 + 0.5, "feedback": "",
-         "changed_at": now, "created_at": now, "updated_at": now} for i in range(count)])
-    db.session.commit()
-    return lineitem, registration
+from tests.sync_factories import graded_students
 
 
 def _raw_loop(lineitem: str, token: str, count: int, run: int) -> float:
@@ -89,7 +49,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     with bench_app() as (_app, folder), platform_process(folder, args.port or free_port()) as url:
-        lineitem, registration = _seed(url, args.grades)
+        registration = registration_for(url)
+        lineitem = f"{url}/contexts/c1/lineitems/1"  # the platform process's one line item
+        graded_students(registration, lineitem, args.grades)
         token = service_token.access_token(registration, AGS_SCOPES_USED)
         db.session.commit()
 

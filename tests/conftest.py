@@ -1,4 +1,5 @@
-"""Fixtures: an app on a temporary SQLite file per test (CSRF on), its client and CLI runner."""
+"""Fixtures: an app on a temporary SQLite file per test (CSRF on), its client and CLI runner; the same on a fresh
+PostgreSQL database for tests marked `postgresql` (tests/postgres.py)."""
 from __future__ import annotations
 
 import contextvars
@@ -12,6 +13,7 @@ from app import create_app
 from app.extensions import db as _db
 from tests import factories
 from tests.helpers import LiveServer, free_port
+from tests.postgres import PostgresServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -48,9 +50,54 @@ def make_app(tmp_path: Path, **overrides):
     return app
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Whatever uses the PostgreSQL server is in the `postgresql` subset (`-m postgresql`, `-m "not postgresql"`)."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL cluster per test process, its template database migrated once."""
+    server = PostgresServer().start()
+    try:
+        server.migrate_template()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path)
+def postgres_url(postgres_server) -> str:
+    """The SQLAlchemy URL of a fresh PostgreSQL database holding the migrated schema, dropped after the test."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def database_url(request, tmp_path) -> str:
+    """The database the `app` and `live_server` fixtures use: a SQLite file, or with `tests.postgres.BOTH_DATABASES`
+    (indirect parametrization) a fresh PostgreSQL database too."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def postgres_app(tmp_path, postgres_url):
+    """`app` on a fresh PostgreSQL database cloned from the migrated template."""
+    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=postgres_url)
     with app.app_context():
         yield app
         _db.session.remove()
@@ -78,10 +125,10 @@ def admin(app):
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def live_server(tmp_path, database_url):
     """The app served over real HTTP on 127.0.0.1, with COURSEPORT_BASE_URL pointing at it."""
     port = free_port()
-    app = make_app(tmp_path, COURSEPORT_BASE_URL=f"http://127.0.0.1:{port}")
+    app = make_app(tmp_path, COURSEPORT_BASE_URL=f"http://127.0.0.1:{port}", SQLALCHEMY_DATABASE_URI=database_url)
     server = LiveServer(app, port).start()
     try:
         yield server

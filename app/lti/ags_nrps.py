@@ -167,7 +167,8 @@ class Connector(ServiceConnector):
                              case_insensitive_headers: bool = False) -> TServiceConnectorResponse:
         """One service call; a 401 drops the cached token and retries once with a fresh one.
         A deferring twin (`_deferring`) only sends the request and keeps it for ServiceCall.finish()."""
-        call = ServiceCall(self, scopes, url, is_post, data, content_type, accept)
+        call = ServiceCall(self, scopes, url, is_post, data, content_type, accept,
+                           send_now=self._deferred is not None)
         if self._deferred is not None:
             self._deferred.append(call)
             return {"headers": {}, "body": None, "next_page_url": None}
@@ -185,38 +186,45 @@ class Connector(ServiceConnector):
 
 
 class ServiceCall:
-    """A service request already sent; `finish()` reads the answer (on the thread that has the database, so a
-    401 can refresh the token) and returns what make_service_request returns, or raises PlatformError."""
+    """A service request; `finish()` reads the answer (on the thread that has the database, so a 401 can refresh
+    the token) and returns what make_service_request returns, or raises PlatformError. With `send_now` (bulk
+    score posting) the request is written at once and its answer read by `finish()`, so the caller records the
+    previous score meanwhile; otherwise `finish()` makes a plain request."""
 
     def __init__(self, connector: Connector, scopes: Sequence[str], url: str, is_post: bool, data: str | None,
-                 content_type: str, accept: str) -> None:
+                 content_type: str, accept: str, *, send_now: bool = False) -> None:
         self.connector, self.scopes, self.url = connector, list(scopes), url
         self.is_post, self.data, self.content_type, self.accept = is_post, data, content_type, accept
         self.token = connector.get_access_token(self.scopes)
-        self.pending = self._begin(self.token)
+        self.pending = outbound.begin(*self._target(), **self._options(self.token)) if send_now else None
 
-    def _begin(self, token: str) -> outbound.Pending:
+    def _target(self) -> tuple[str, str]:
+        return "POST" if self.is_post else "GET", self.url
+
+    def _options(self, token: str) -> dict[str, Any]:
         headers = {"Authorization": "Bearer " + token, "Accept": self.accept}
         if self.is_post:
             headers["Content-Type"] = self.content_type
-        return outbound.begin("POST" if self.is_post else "GET", self.url, headers=headers, data=self.data,
-                              timeout=self.connector.timeout)
+        return {"headers": headers, "data": self.data, "timeout": self.connector.timeout}
 
-    def _response(self, pending: outbound.Pending) -> outbound.Response:
+    def _response(self, token: str) -> outbound.Response:
         try:
-            return pending.response()
+            if self.pending is not None:
+                pending, self.pending = self.pending, None
+                return pending.response()
+            return outbound.request(*self._target(), **self._options(token))
         except outbound.OutboundError as error:
             raise PlatformError(error.reason) from None
 
     def finish(self) -> TServiceConnectorResponse:
         connector = self.connector
-        response = self._response(self.pending)
+        response = self._response(self.token)
         if response.status_code == 401:
             # A fresh token, unless an earlier call already replaced the one this request carried.
             token = connector.get_access_token(self.scopes)
             if token == self.token:
                 token = connector.get_access_token(self.scopes, refresh=True)
-            response = self._response(self._begin(token))
+            response = self._response(token)
         connector.last = Exchange(response.status_code, response.text[:EXCERPT])
         if not response.ok:
             raise PlatformError(f"HTTP {response.status_code}", response.status_code, response.text,

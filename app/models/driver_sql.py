@@ -28,6 +28,7 @@ from app.extensions import db
 from app.models.base import UTCDateTime
 
 Model = TypeVar("Model")
+Columns = tuple[tuple[str, Any], ...]  # a result's (column name, driver's type code) pairs
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 ROWS_PER_INSERT = 1000  # rows per multi-row INSERT … RETURNING,
 MAX_PARAMETERS = 30000  # and bound parameters (SQLite allows 32,766, PostgreSQL 65,535)
@@ -54,8 +55,9 @@ def _processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | No
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _result_processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
-    return type_.dialect_impl(dialect).result_processor(dialect, None)
+def _result_processor(type_: TypeEngine, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+    """`coltype`: the driver's type code for the result column (PostgreSQL's numeric converter depends on it)."""
+    return type_.dialect_impl(dialect).result_processor(dialect, coltype)
 
 
 _CONNECTION = "driver_sql.connection"
@@ -114,8 +116,9 @@ class DriverStatement:
         self.names = tuple(self.parts[1::2])
         self._prepared: dict[tuple[str, tuple[int, ...]], str] = {}
         self._processors: dict[str, dict[str, Callable[[Any], Any]]] = {}
-        self._row_types: dict[tuple[str, ...], tuple[type, list[tuple[int, Callable[[Any], Any]]]]] = {}
-        self._builders: dict[tuple[type, tuple[str, ...]], Callable[[Session, tuple], Any]] = {}
+        # Keyed by dialect and result columns (name, driver type code): the tests run both databases in one process.
+        self._row_types: dict[tuple[str, Columns], tuple[type, list[tuple[int, Callable[[Any], Any]]]]] = {}
+        self._builders: dict[tuple[type, str, Columns], Callable[[Session, tuple], Any]] = {}
 
     def _sql(self, dialect: Dialect, sizes: tuple[int, ...]) -> str:
         key = (dialect.name, sizes)
@@ -151,15 +154,16 @@ class DriverStatement:
                 values.append(processors[name](value) if name in processors else value)
         return connection, self._sql(dialect, tuple(sizes)), _args(dialect, values)
 
-    def _run(self, params: dict[str, Any]) -> tuple[Dialect, list[tuple], tuple[str, ...], int]:
-        """Bind, execute and fetch: the dialect, the rows, the result's column names and the row count."""
+    def _run(self, params: dict[str, Any]) -> tuple[Dialect, list[tuple], Columns, int]:
+        """Bind, execute and fetch: the dialect, the rows, the result's columns and the row count."""
         connection, sql, args = self._bind(params)
         cursor = _cursor_execute(sql, args, connection=connection)
         try:
             if cursor.description is None:
                 return connection.dialect, [], (), cursor.rowcount
             found = cursor.fetchall()
-            return connection.dialect, found, tuple(column[0] for column in cursor.description), cursor.rowcount
+            columns = tuple((column[0], column[1]) for column in cursor.description)
+            return connection.dialect, found, columns, cursor.rowcount
         finally:
             cursor.close()
 
@@ -173,10 +177,10 @@ class DriverStatement:
 
     def all(self, **params: Any) -> list[Any]:
         """Run a query; its rows as named tuples, `result_*` columns converted."""
-        dialect, found, names, _count = self._run(params)
+        dialect, found, columns, _count = self._run(params)
         if not found:
             return []
-        row_type, converters = self._row_type(names, dialect)
+        row_type, converters = self._row_type(columns, dialect)
         if not converters:
             return [row_type._make(row) for row in found]
         rows = []
@@ -201,21 +205,24 @@ class DriverStatement:
         """Run a query selecting all of `model`'s columns; its rows as persistent instances of the model in the
         session, built without the ORM's query machinery (a row whose instance the session already holds gives
         that instance, as an ORM query would). Like any ORM instance, one nobody references leaves the session."""
-        dialect, found, names, _count = self._run(params)
+        dialect, found, columns, _count = self._run(params)
         if not found:
             return []
-        build = self._builders.get((model, names))
+        build = self._builders.get((model, dialect.name, columns))
         if build is None:
-            build = self._builders[(model, names)] = _instance_builder(model, names, dialect)
+            build = self._builders[(model, dialect.name, columns)] = _instance_builder(model, columns, dialect)
         session = db.session()
         return [build(session, row) for row in found]
 
-    def _row_type(self, names: tuple[str, ...], dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:
-        if names not in self._row_types:  # one dialect per process
-            converters = [(index, processor) for index, name in enumerate(names) if name in self.result_types
-                          and (processor := _result_processor(self.result_types[name], dialect)) is not None]
-            self._row_types[names] = (namedtuple("Row", names, rename=True), converters)  # type: ignore[misc]
-        return self._row_types[names]
+    def _row_type(self, columns: Columns, dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:
+        key = (dialect.name, columns)
+        if key not in self._row_types:
+            converters = [(index, processor) for index, (name, coltype) in enumerate(columns)
+                          if name in self.result_types and (processor := _result_processor(
+                              self.result_types[name], dialect, coltype)) is not None]
+            names = [name for name, _coltype in columns]
+            self._row_types[key] = (namedtuple("Row", names, rename=True), converters)  # type: ignore[misc]
+        return self._row_types[key]
 
     def rows_in_chunks(self, name: str, values: Sequence[Any], **params: Any) -> Iterator[tuple]:
         """`rows` with the expanding parameter `name` given IN_CHUNK values at a time."""
@@ -230,18 +237,19 @@ def columns_of(model: type, alias: str | None = None) -> str:
     return ", ".join(f'{prefix}"{column.name}"' for column in table.columns)  # SQL-standard quoting
 
 
-def _instance_builder(model: type, names: tuple[str, ...], dialect: Dialect) -> Callable[[Session, tuple], Any]:
-    """A function making a persistent `model` instance from a row with these column names: values converted by
+def _instance_builder(model: type, columns: Columns, dialect: Dialect) -> Callable[[Session, tuple], Any]:
+    """A function making a persistent `model` instance from a row with these columns: values converted by
     the columns' types, identity from the primary key, attached with SQLAlchemy's public
     make_transient_to_detached + Session.add (no SELECT, no attribute history)."""
     configure_mappers()  # what the ORM's first query would do: instrumentation is complete only after it
     mapper = inspect(model)
     table = mapper.local_table
+    names = [name for name, _coltype in columns]
     if set(names) != {column.name for column in table.columns}:
         raise ValueError(f"a {model.__name__} row needs exactly the columns of {table.name}")
     keys = [mapper.get_property_by_column(table.c[name]).key for name in names]
-    converters = [(index, processor) for index, name in enumerate(names)
-                  if (processor := _result_processor(table.c[name].type, dialect)) is not None]
+    converters = [(index, processor) for index, (name, coltype) in enumerate(columns)
+                  if (processor := _result_processor(table.c[name].type, dialect, coltype)) is not None]
     primary = [names.index(column.name) for column in mapper.primary_key]
     new_instance = mapper.class_manager.new_instance
 

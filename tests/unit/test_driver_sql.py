@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Course, User
 from app.models.driver_sql import DriverStatement, columns_of
 from tests import factories
+from tests.postgres import BOTH_DATABASES
 
 ROOT = Path(__file__).resolve().parents[2]
 _USER = DriverStatement(f'SELECT {columns_of(User)} FROM "user" WHERE id = :id')
@@ -27,6 +28,7 @@ def _statements(app):
     return seen
 
 
+@BOTH_DATABASES
 def test_instances_equal_what_the_orm_loads(app):
     user = factories.make_user("ada", admin=True)
     user.last_login_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -43,6 +45,7 @@ def test_instances_equal_what_the_orm_loads(app):
     assert loaded.is_site_admin is True and loaded.last_login_at.tzinfo is not None
 
 
+@BOTH_DATABASES
 def test_loaded_instances_need_no_further_queries_and_track_changes(app):
     user_id = factories.make_user("bob").id
     db.session.remove()
@@ -56,6 +59,7 @@ def test_loaded_instances_need_no_further_queries_and_track_changes(app):
     assert db.session.execute(select(User.first_name).where(User.id == user_id)).scalar() == "Robert"
 
 
+@BOTH_DATABASES
 def test_an_instance_the_session_holds_is_returned_as_is(app):
     user = factories.make_user("cy")
     held = db.session.get(User, user.id)
@@ -65,6 +69,7 @@ def test_an_instance_the_session_holds_is_returned_as_is(app):
     assert held.first_name == "Changed, not flushed"
 
 
+@BOTH_DATABASES
 def test_missing_rows_expanding_lists_and_typed_results(app):
     ids = [factories.make_course("B2").id, factories.make_course("A1").id, 999]
     db.session.remove()
@@ -80,6 +85,7 @@ def test_missing_rows_expanding_lists_and_typed_results(app):
     assert _TIMES.scalar(id=user.id) == user.id and _TIMES.first(id=999) is None
 
 
+@BOTH_DATABASES
 def test_a_row_without_every_column_is_refused(app):
     user = factories.make_user("eve")
     partial = DriverStatement('SELECT id, username FROM "user" WHERE id = :id')
@@ -115,6 +121,7 @@ with app.app_context():
     assert result.stdout.strip() == "fresh"
 
 
+@BOTH_DATABASES
 def test_the_per_page_role_cache_forgets_roles_changed_by_write_statements(app):
     """Roles are read once per page (app/services/permissions.py); a write in the same transaction, by flush,
     Core statement or driver statement, must not leave a stale answer behind."""

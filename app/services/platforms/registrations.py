@@ -14,7 +14,6 @@ from sqlalchemy import func
 
 from app.extensions import db
 from app.lti import connection_check, service_token
-from app.lti.errors import LtiError
 from app.lti.registration import RegistrationError, ToolRegistration, is_http_url, registration_url
 from app.models import (
     Deployment, Enrolment, LaunchLog, LtiContext, LtiUser, LtiUserResourceLink, PlatformKeyset,
@@ -39,9 +38,6 @@ MSG_INVALID_TOKEN = "Invalid or expired registration URL. Please check the URL a
 MSG_DUPLICATE_REGISTRATION = "A registration already exists for this issuer and client ID."
 MSG_ALREADY_COMPLETE = "This registration is complete. Dynamic registration is no longer available for it."
 MSG_NOT_ACTIVE = "Test connection is available once the platform details are complete."
-DYNAMIC_REGISTRATION_LOG = "Dynamic registration"
-DYNAMIC_REGISTRATION_FIX = ("Generate a new registration URL on the registration's Tool details tab if needed, and "
-                            "start the registration again from the platform.")
 
 URL_FIELDS = ("issuer", "auth_request_url", "jwks_url", "access_token_url")
 DETAIL_FIELDS = ("name", "issuer", "client_id", "auth_request_url", "jwks_url", "access_token_url",
@@ -417,17 +413,3 @@ def complete_dynamic_registration(token: str | None, openid_configuration: str |
                                             registration_id=registration.id) from None
     db.session.flush()
     return registration, deployment
-
-
-def log_dynamic_registration(attempt: launch_log.Attempt, registration_id: int | None, *,
-                             failure: DynamicRegistrationFailed | None = None,
-                             deployment: Deployment | None = None) -> None:
-    """One launch-log row per attempt, so an admin can see why a platform's registration failed."""
-    registration = db.session.get(PlatformRegistration, registration_id) if registration_id else None
-    if failure is None:
-        launch_log.record(DYNAMIC_REGISTRATION_LOG, launch_log.SUCCESS, attempt, registration=registration,
-                          deployment_id=deployment.deployment_id if deployment else None)
-        return
-    error = LtiError(failure.message, failure.status, check_code="dynamic_registration", cause=failure.message,
-                     fix=DYNAMIC_REGISTRATION_FIX)
-    launch_log.record(DYNAMIC_REGISTRATION_LOG, launch_log.FAILED, attempt, error=error, registration=registration)
