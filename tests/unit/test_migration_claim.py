@@ -58,6 +58,18 @@ def test_an_lti2_consumer_signs_with_its_own_secret(resource):
     assert migration.verify_claim(_claims(_independent_sign("resourcesecret", True)), CLIENT_ID) is not None
 
 
+def test_the_claim_proves_only_the_credential_that_signed_it(resource):
+    """Another resource using the same key with a secret of its own: a claim it signs speaks for its own LTI 1.1
+    users, never for those who came through `resource`'s secret."""
+    other = factories.make_resource(resource.course, legacy=True, secret="AttackerChosenSecret123")
+    db.session.add(Lti11Consumer(published_resource_id=other.id, consumer_key="legacy-key"))
+    db.session.commit()
+    forged = migration.verify_claim(_claims(_independent_sign("AttackerChosenSecret123", False)), CLIENT_ID)
+    genuine = migration.verify_claim(_claims(_independent_sign("resourcesecret", False)), CLIENT_ID)
+    assert forged.scope == credential_scope("legacy-key", "AttackerChosenSecret123")
+    assert genuine.scope == credential_scope("legacy-key", "resourcesecret") != forged.scope
+
+
 def test_the_registrations_client_id_is_signed_not_the_aud_array(resource):
     with pytest.raises(migration.MigrationClaimError):
         migration.verify_claim(_claims(_independent_sign("resourcesecret", False)), "other")

@@ -70,3 +70,11 @@ def test_the_dashboard_no_longer_lists_a_course_whose_enrolment_ended(app, cours
     db.session.get(PublishedResource, resource.id).enrol_end = utcnow() - timedelta(minutes=1)
     db.session.commit()
     assert "Biology" not in browser.get("/").get_data(as_text=True)
+
+
+def test_a_start_date_moved_later_closes_the_course_until_then(app, course):
+    resource = factories.make_resource(course, legacy=True)
+    browser, path = _launched(app, resource)
+    db.session.get(PublishedResource, resource.id).enrol_start = utcnow() + timedelta(days=1)
+    db.session.commit()
+    assert browser.get(path).status_code == 403

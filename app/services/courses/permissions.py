@@ -21,12 +21,14 @@ def _best(roles: list[str]) -> str | None:
 
 
 # A role counts only while its enrolment lasts: an enrolment that ended (its duration elapsed) or came through a
-# resource whose enrolment end date passed gives nothing, on every request and not just at launch.
+# resource outside its enrolment dates ("users can access from this date onward / until this date only") gives
+# nothing, on every request and not just at launch.
 _ROLES = DriverStatement(
     "SELECT r.activity_id, r.role FROM role_assignment r JOIN enrolment e ON e.id = r.enrolment_id "
     "LEFT JOIN published_resource p ON p.id = e.published_resource_id "
     "WHERE r.user_id = :user AND r.course_id = :course AND (e.time_end IS NULL OR e.time_end > :now) "
-    "AND (p.enrol_end IS NULL OR p.enrol_end > :now)", times=("now",))
+    "AND (p.enrol_end IS NULL OR p.enrol_end > :now) AND (p.enrol_start IS NULL OR p.enrol_start <= :now)",
+    times=("now",))
 _CACHE_KEY = "course_roles"
 
 
@@ -47,7 +49,8 @@ def lasting(statement: Select, now: datetime) -> Select:
     return statement.join(Enrolment, Enrolment.id == RoleAssignment.enrolment_id).outerjoin(
         PublishedResource, PublishedResource.id == Enrolment.published_resource_id).where(
         or_(Enrolment.time_end.is_(None), Enrolment.time_end > now),
-        or_(PublishedResource.enrol_end.is_(None), PublishedResource.enrol_end > now))
+        or_(PublishedResource.enrol_end.is_(None), PublishedResource.enrol_end > now),
+        or_(PublishedResource.enrol_start.is_(None), PublishedResource.enrol_start <= now))
 
 
 def forget_roles(session: Session | None = None, *_: Any) -> None:
