@@ -58,12 +58,18 @@ def _seed(connection) -> None:
     connection.commit()
 
 
-def test_existing_identities_move_to_the_scope_that_proved_them(tmp_path):
+def _upgraded_from_seed(tmp_path):
+    """A database at the initial schema with identities bound the old way, then upgraded to head."""
     database = tmp_path / "old.sqlite"
     _upgrade(tmp_path, database, "212dbbcf3f32")
     with sqlite3.connect(database) as connection:
         _seed(connection)
     _upgrade(tmp_path, database)
+    return database
+
+
+def test_existing_identities_move_to_the_scope_that_proved_them(tmp_path):
+    database = _upgraded_from_seed(tmp_path)
     with sqlite3.connect(database) as connection:
         keys = dict(connection.execute("SELECT id, platform_key FROM platform_registration"))
         scopes = sorted(connection.execute("SELECT user_id, subject, scope FROM lti_identity"))
@@ -87,11 +93,7 @@ def test_existing_identities_move_to_the_scope_that_proved_them(tmp_path):
 
 
 def test_downgrade_returns_to_one_identity_per_issuer_and_subject(tmp_path):
-    database = tmp_path / "old.sqlite"
-    _upgrade(tmp_path, database, "212dbbcf3f32")
-    with sqlite3.connect(database) as connection:
-        _seed(connection)
-    _upgrade(tmp_path, database)
+    database = _upgraded_from_seed(tmp_path)
     _upgrade(tmp_path, database, "212dbbcf3f32", command="downgrade")
     with sqlite3.connect(database) as connection:
         identities = connection.execute("SELECT count(*) FROM lti_identity").fetchone()[0]

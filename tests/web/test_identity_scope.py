@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from typing import Iterator
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import LtiIdentity, PlatformRegistration, User
 from tests import factories
 from tests.e2e.legacy_consumer import launch_params, sign_launch
-from tests.e2e.lti_launcher import INSTRUCTOR, LEARNER, LaunchPlatform, LinkSpec
+from tests.e2e.lti_launcher import INSTRUCTOR, LEARNER, LaunchPlatform, launch_in_test_client
 from tests.e2e.platform_server import PlatformServer
 from tests.helpers import CSRF_RE, login
 
 BASE = "http://127.0.0.1:5000"
 FORM = "application/x-www-form-urlencoded"
-_FORM_INPUT = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
 
 
 def _token(client, path: str) -> str:
@@ -123,13 +120,7 @@ def shared_issuer(app) -> Iterator[tuple[LaunchPlatform, LaunchPlatform, int, in
 
 
 def launch13(client, platform: LaunchPlatform, resource, sub: str, roles=INSTRUCTOR):
-    hint = platform.add_link(LinkSpec(sub=sub, roles=roles, resource_uuid=resource.uuid))
-    login_response = client.get("/lti/login", query_string={
-        "iss": platform.issuer, "login_hint": sub, "target_link_uri": f"{BASE}/lti/launch",
-        "lti_message_hint": hint, "client_id": platform.client_id})
-    auth = requests.get(login_response.headers["Location"], timeout=10)
-    form = {name: html.unescape(value) for name, value in _FORM_INPUT.findall(auth.text)}
-    return client.post("/lti/launch", data=form)
+    return launch_in_test_client(client, platform, resource.uuid, sub, roles, BASE)
 
 
 def test_a_second_registration_with_the_same_issuer_does_not_share_identities(app, shared_issuer):
