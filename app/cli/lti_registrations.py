@@ -42,6 +42,7 @@ def _details(registration: PlatformRegistration) -> dict[str, Any]:
             "jwks_url": registration.jwks_url, "access_token_url": registration.access_token_url,
             "token_audience": registration.token_audience, "login_id": registration.login_id,
             "last_launch_at": registration.last_launch_at, "tool_urls": _urls(registration),
+            "same_platform_as": [peer.id for peer in same_platform.platform_peers(registration)],
             "deployments": [_deployment(d) for d in registration.deployments]}
 
 

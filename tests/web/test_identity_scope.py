@@ -193,3 +193,24 @@ def test_same_platform_cli_needs_the_same_issuer_and_confirmation(app, runner):
     db.session.expire_all()
     assert db.session.get(PlatformRegistration, second.id).platform_key == first.platform_key
     assert db.session.scalars(select(LtiIdentity)).one().scope == f"lti13:{first.platform_key}"
+
+
+def test_joining_is_refused_while_a_user_is_linked_to_different_accounts_through_the_two(app, runner):
+    first = factories.make_registration("Old", issuer="https://canvas.example")
+    second = factories.make_registration("New", issuer="https://canvas.example")
+    for registration, username in ((first, "carol"), (second, "carol2")):
+        user = factories.make_user(username)
+        db.session.add(LtiIdentity(user_id=user.id, scope=f"lti13:{registration.platform_key}",
+                                   issuer=registration.issuer, subject="c-1", registration_id=registration.id))
+    db.session.commit()
+    refused = runner.invoke(args=["lti", "registrations", "same-platform", str(second.id), str(first.id), "--yes",
+                                  "--json"])
+    assert refused.exit_code == 1
+    assert json.loads(refused.output)["error"] == (
+        "1 LMS user(s) launched through both registrations and are linked to different accounts (for example user "
+        "ID 'c-1'). Unlink one of the two identities in Users first.")
+    db.session.expire_all()
+    assert db.session.get(PlatformRegistration, second.id).platform_key != first.platform_key
+    assert len(db.session.scalars(select(LtiIdentity)).all()) == 2
+    shown = json.loads(runner.invoke(args=["lti", "registrations", "show", str(second.id), "--json"]).output)
+    assert shown["same_platform_as"] == []
