@@ -45,9 +45,10 @@ def _seed(connection) -> None:
         run("INSERT INTO lti11_consumer (id, published_resource_id, consumer_key, lti_version, name, guid, version, "
             "frame_origins, created_at, updated_at) VALUES (?, ?, ?, 'LTI-1p0', '', '', '', '[]', ?, ?)",
             (consumer_id, resource_id, key, NOW, NOW))
-    for lti_user_id, user_id, resource_id in ((1, 7, 4), (2, 7, 6)):
+    # y-42 was bound launching resource 6; a launch through resource 4's secret came later.
+    for lti_user_id, user_id, resource_id, at in ((1, 7, 4, "2026-02-01 00:00:00"), (2, 7, 6, NOW)):
         run("INSERT INTO lti_user (id, user_id, published_resource_id, subject, consumer_key, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'y-42', 'key-1', ?, ?)", (lti_user_id, user_id, resource_id, NOW, NOW))
+            "VALUES (?, ?, ?, 'y-42', 'key-1', ?, ?)", (lti_user_id, user_id, resource_id, at, at))
     for identity_id, user_id, issuer, subject, registration_id in (
             (1, 1, "https://canvas.example", "s-1", 1), (2, 2, "https://canvas.example", "s-2", 2),
             (3, 3, "https://moodle.example", "s-3", None), (4, 4, "https://canvas.example", "s-4", None),
@@ -82,8 +83,7 @@ def test_existing_identities_move_to_the_scope_that_proved_them(tmp_path):
         (2, "s-2", platform_scope(keys[2])),  # the same issuer as s-1's registration, a scope of its own
         (3, "s-3", platform_scope(keys[3])),  # registration gone: the issuer's only registration
         (4, "s-4", "retired:4"),  # registration gone, two registrations share the issuer: not guessed
-        (7, "y-42", credential_scope("key-1", "secret-4")),  # launched through two secrets: both keep working
-        (7, "y-42", credential_scope("key-1", "secret-6")),
+        (7, "y-42", credential_scope("key-1", "secret-6")),  # the secret it was bound through, not a later one
         (8, "z-1", credential_scope("key-2", "secret-5")),  # no launch record: the key's only credential
         (9, "w-9", "retired:7"),  # no launch record and the key has two credentials: not guessed
     ])

@@ -5,9 +5,11 @@ an LTI 1.3 identity to the platform key of the registration it was bound through
 (consumer key, secret). Existing identities keep working where that credential can be told from the records:
 - LTI 1.3: the registration recorded on the identity; when that registration is gone, the only registration
   left with the same issuer (a re-registration).
-- LTI 1.1: every (key, secret) the account launched through (its LTI user records); failing that, the key's
-  only credential among the consumers seen. An identity that fits no credential is retired (a later launch
-  asks again or creates an account) rather than guessed.
+- LTI 1.1: the (key, secret) of the account's first launch with that key (its earliest LTI user record), which
+  bound the identity; failing that, the key's only credential among the consumers seen. Later launches through
+  other secrets are not carried over: they are what another secret's holder could have forged.
+An identity that fits no credential is retired (a later launch asks again or creates an account) rather than
+guessed.
 
 Revision ID: trustid_0001
 Revises: 212dbbcf3f32
@@ -49,18 +51,19 @@ def _legacy_scopes_by_key(connection) -> dict[str, list[str]]:
     return found
 
 
-def _launched_scopes(connection, user_id: int, consumer_key: str) -> list[str]:
-    rows = connection.execute(sa.text(
+def _binding_scope(connection, user_id: int, consumer_key: str) -> str | None:
+    """The credential of the account's first launch with this key: the launch that bound the identity. Later
+    launches through other secrets are not carried over, since they are what another secret's holder could
+    have forged; such a user is asked again on those resources."""
+    row = connection.execute(sa.text(
         "SELECT r.secret, c.secret FROM lti_user u JOIN published_resource r ON r.id = u.published_resource_id "
         "LEFT JOIN lti11_consumer c ON c.published_resource_id = u.published_resource_id "
         "AND c.consumer_key = u.consumer_key AND c.secret IS NOT NULL "
-        "WHERE u.user_id = :user AND u.consumer_key = :key"), {"user": user_id, "key": consumer_key}).all()
-    scopes: list[str] = []
-    for resource_secret, own in rows:
-        secret = own or resource_secret
-        if secret and _credential_scope(consumer_key, secret) not in scopes:
-            scopes.append(_credential_scope(consumer_key, secret))
-    return scopes
+        "WHERE u.user_id = :user AND u.consumer_key = :key ORDER BY u.created_at, u.id LIMIT 1"),
+        {"user": user_id, "key": consumer_key}).first()
+    if row is None or not (row[1] or row[0]):
+        return None
+    return _credential_scope(consumer_key, row[1] or row[0])
 
 
 def _fill_platform_keys(connection) -> dict[int, str]:
@@ -78,30 +81,24 @@ def _fill_identity_scopes(connection, platform_keys: dict[int, str]) -> None:
         by_issuer.setdefault(issuer or "", []).append(registration_id)
     legacy_by_key = _legacy_scopes_by_key(connection)
     identities = connection.execute(sa.text(
-        "SELECT id, user_id, issuer, subject, registration_id, created_at, updated_at FROM lti_identity")).all()
+        "SELECT id, user_id, issuer, subject, registration_id FROM lti_identity ORDER BY id")).all()
     taken: set[tuple[str, str]] = set()
-    for identity_id, user_id, issuer, subject, registration_id, created_at, updated_at in identities:
+    for identity_id, user_id, issuer, subject, registration_id in identities:
         if issuer.startswith(LEGACY_ISSUER):
             key = issuer[len(LEGACY_ISSUER):]
-            scopes = _launched_scopes(connection, user_id, key)
-            if not scopes and len(legacy_by_key.get(key, [])) == 1:
-                scopes = legacy_by_key[key]
+            only = legacy_by_key.get(key, [])
+            scope = _binding_scope(connection, user_id, key) or (only[0] if len(only) == 1 else None)
         elif registration_id in platform_keys:
-            scopes = ["lti13:" + platform_keys[registration_id]]
+            scope = "lti13:" + platform_keys[registration_id]
         elif len(by_issuer.get(issuer, [])) == 1:
-            scopes = ["lti13:" + platform_keys[by_issuer[issuer][0]]]
+            scope = "lti13:" + platform_keys[by_issuer[issuer][0]]
         else:
-            scopes = []
-        scopes = [scope for scope in scopes if (scope, subject) not in taken]
-        taken.update((scope, subject) for scope in scopes)
+            scope = None
+        if scope is None or (scope, subject) in taken:
+            scope = f"retired:{identity_id}"
+        taken.add((scope, subject))
         connection.execute(sa.text("UPDATE lti_identity SET scope = :scope WHERE id = :id"),
-                           {"scope": scopes[0] if scopes else f"retired:{identity_id}", "id": identity_id})
-        for scope in scopes[1:]:
-            connection.execute(sa.text(
-                "INSERT INTO lti_identity (user_id, scope, issuer, subject, registration_id, created_at, updated_at) "
-                "VALUES (:user, :scope, :issuer, :subject, :registration, :created, :updated)"),
-                {"user": user_id, "scope": scope, "issuer": issuer, "subject": subject,
-                 "registration": registration_id, "created": created_at, "updated": updated_at})
+                           {"scope": scope, "id": identity_id})
 
 
 def _fill_deployment_scopes(connection) -> None:
@@ -151,7 +148,7 @@ def upgrade():
 def downgrade():
     connection = op.get_bind()
     _foreign_keys(connection, False)
-    # Identities bound within several scopes cannot share one (issuer, subject) again: only the first is kept.
+    # Identities bound since within several scopes cannot share one (issuer, subject) again: the first is kept.
     op.execute("DELETE FROM lti_identity WHERE id NOT IN (SELECT MIN(id) FROM lti_identity GROUP BY issuer, subject)")
     with op.batch_alter_table("lti_identity", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_lti_identity_scope_subject"), type_="unique")
