@@ -89,3 +89,12 @@ def test_a_session_from_before_generations_is_anonymous(app, client):
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
     assert not _signed_in(client)
+
+
+def test_the_cli_password_reset_ends_the_accounts_sessions(app, runner):
+    factories.make_user("tess")
+    browser = app.test_client()
+    login(browser, "tess")
+    result = runner.invoke(args=["users", "reset-password", "tess", "--password", "New-password-1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert not _signed_in(browser)
