@@ -158,6 +158,9 @@ def test_an_admin_declares_a_re_registration_the_same_platform(app, client, admi
     confirm = client.get(f"/admin/lti/registrations/{b_id}/same-platform?platform={a_id}")
     assert "LMS users linked through either registration will sign in to the same accounts" in \
         html.unescape(confirm.get_data(as_text=True))
+    unchosen = client.get(f"/admin/lti/registrations/{b_id}/same-platform?platform=x")
+    assert unchosen.status_code == 400
+    assert "Choose the registration this one is the same platform as." in unchosen.get_data(as_text=True)
     refused = client.post(f"/admin/lti/registrations/{b_id}/same-platform",
                           data={"csrf_token": _token(client, f"/admin/lti/registrations/{b_id}"), "platform": b_id})
     assert refused.status_code == 400 and "always the same platform as itself" in refused.get_data(as_text=True)

@@ -18,6 +18,7 @@ from app.services.errors import NotFound, ServiceError
 
 MSG_SELF = "A registration is always the same platform as itself. Choose another registration."
 MSG_UNKNOWN = "Registration {id} does not exist."
+MSG_CHOOSE = "Choose the registration this one is the same platform as."
 MSG_ISSUER = ("Only registrations with the same issuer can be the same platform: '{name}' has the issuer {theirs}, "
               "this registration has {ours}. Check the Issuer in the Platform details.")
 MSG_ALREADY = "'{name}' is already the same platform as this registration."
@@ -51,9 +52,11 @@ def join_candidates(registration: PlatformRegistration) -> list[PlatformRegistra
 
 def checked_target(registration: PlatformRegistration, platform_id: int | None) -> PlatformRegistration:
     """Registration `platform_id`, if `registration` may be declared the same platform as it."""
+    if platform_id is None:
+        raise ServiceError(MSG_CHOOSE, field="platform")
     if platform_id == registration.id:
         raise ServiceError(MSG_SELF, field="platform")
-    platform = db.session.get(PlatformRegistration, platform_id) if platform_id else None
+    platform = db.session.get(PlatformRegistration, platform_id)
     if platform is None:
         raise NotFound(MSG_UNKNOWN.format(id=platform_id))
     if platform.issuer != registration.issuer or not platform.issuer:
