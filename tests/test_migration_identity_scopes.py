@@ -23,7 +23,8 @@ def _seed(connection) -> None:
     for user_id in range(1, 10):
         run('INSERT INTO "user" (id, username, email, first_name, last_name, is_site_admin, auth_method, suspended, '
             "email_visibility, city, country, timezone, lang, institution, created_at, updated_at) "
-            "VALUES (?, ?, '', 'F', 'L', 0, 'lti', 0, 2, '', '', '', 'en', '', ?, ?)", (user_id, f"u{user_id}", NOW, NOW))
+            "VALUES (?, ?, '', 'F', 'L', 0, 'lti', 0, 2, '', '', '', 'en', '', ?, ?)",
+            (user_id, f"u{user_id}", NOW, NOW))
     for registration_id, issuer in ((1, "https://canvas.example"), (2, "https://canvas.example"),
                                     (3, "https://moodle.example")):
         run("INSERT INTO platform_registration (id, name, issuer, client_id, login_id, status, frame_origins, "
