@@ -11,13 +11,9 @@ from flask_login import current_user, login_user
 
 from app.extensions import login_manager
 from app.models import User
-from app.models.driver_sql import DriverStatement, columns_of
+from app.models.queries.accounts import USER as _USER
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-_USER = DriverStatement(
-    f'SELECT {columns_of(User)} FROM "user" WHERE id = :id AND session_generation = :generation')
 
 
 @login_manager.user_loader
@@ -27,7 +23,7 @@ def load_user(session_id: str) -> User | None:
     user_id, _, generation = session_id.partition(".")
     if not (user_id.isdigit() and generation.isdigit()):
         return None
-    # Every signed-in request loads its user: one driver-level statement (app/models/driver_sql.py).
+    # Every signed-in request loads its user: one driver-level statement.
     found = _USER.instances(User, id=int(user_id), generation=int(generation))
     return found[0] if found else None
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Activity, Course, Enrolment, PublishedResource, RoleAssignment, User
 from app.models.base import utcnow
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
-from app.models.driver_sql import DriverStatement
+from app.models.queries.courses import ROLES as _ROLES
 
 _RANK = {ROLE_TEACHER: 3, ROLE_NONEDITING: 2, ROLE_STUDENT: 1}
 
@@ -20,15 +20,6 @@ def _best(roles: list[str]) -> str | None:
     return max(roles, key=_RANK.__getitem__) if roles else None
 
 
-# A role counts only while its enrolment lasts: an enrolment that ended (its duration elapsed) or came through a
-# resource outside its enrolment dates ("users can access from this date onward / until this date only") gives
-# nothing, on every request and not just at launch.
-_ROLES = DriverStatement(
-    "SELECT r.activity_id, r.role FROM role_assignment r JOIN enrolment e ON e.id = r.enrolment_id "
-    "LEFT JOIN published_resource p ON p.id = e.published_resource_id "
-    "WHERE r.user_id = :user AND r.course_id = :course AND (e.time_end IS NULL OR e.time_end > :now) "
-    "AND (p.enrol_end IS NULL OR p.enrol_end > :now) AND (p.enrol_start IS NULL OR p.enrol_start <= :now)",
-    times=("now",))
 _CACHE_KEY = "course_roles"
 
 
@@ -36,11 +27,13 @@ def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
     """Every role the user holds in the course, (activity_id or None, role): one query per page, however many
     checks it makes (an activity page makes four). Kept in the session's info until its next flush, write
     statement, commit or rollback; writers on the driver's cursor (app/models/driver_sql.py) call `forget_roles`."""
-    cache = db.session.info.setdefault(_CACHE_KEY, {})
     key = (user_id, course_id)
-    if key not in cache:
-        cache[key] = _ROLES.all(user=user_id, course=course_id, now=utcnow())
-    return cache[key]
+    cached = db.session.info.get(_CACHE_KEY, {}).get(key)
+    if cached is None:
+        # Read before the cache is taken: the statement's flush may empty it.
+        cached = _ROLES.all(user=user_id, course=course_id, now=utcnow())
+        db.session.info.setdefault(_CACHE_KEY, {})[key] = cached
+    return cached
 
 
 def lasting(statement: Select, now: datetime) -> Select:

@@ -11,22 +11,14 @@ from app.extensions import db
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
 from app.models import Deployment, PlatformRegistration, User
-from app.models.driver_sql import DriverStatement
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
+from app.models.queries.launch import AVAILABLE_TO as _AVAILABLE_TO, RESOURCE as _RESOURCE, USABLE as _USABLE
 from app.models.tools import LTI_ADVANTAGE
 from app.services.launch import log as launch_log
 from app.services.launch import provisioning
 from app.services.launch import records as launch_records
 from app.services.platforms import registrations as platforms
 from app.services.platforms.settings import UNKNOWN_DEPLOYMENT_HOLD
-
-
-_USABLE = DriverStatement(
-    "SELECT r.id, r.name, r.issuer, r.client_id, r.status, r.frame_origins, r.last_launch_at, "
-    "d.status AS deployment_status, d.last_seen_at AS deployment_seen_at "
-    "FROM platform_registration r LEFT JOIN deployment d ON d.id = :deployment AND d.registration_id = r.id "
-    "WHERE r.id = :registration", result_json=("frame_origins",),
-    result_times=("last_launch_at", "deployment_seen_at"))
 
 
 def _checked_registration(launch: LaunchData) -> Any:
@@ -49,17 +41,6 @@ def usable_registration(launch: LaunchData) -> tuple[PlatformRegistration, Deplo
     deployment = db.session.get(Deployment, launch.deployment_pk)
     assert registration is not None and deployment is not None  # just checked
     return registration, deployment
-
-
-_RESOURCE = DriverStatement(
-    "SELECT id, uuid, course_id, activity_id, target, enabled, available_to, max_enrolled, enrol_start, enrol_end, "
-    "enrol_period, role_instructor, role_learner, provisioning_mode_instructor, provisioning_mode_learner, "
-    "email_visibility, city, country, timezone, lang, institution, "
-    "(target = 'activity' AND activity_id IS NULL) AS activity_deleted "
-    "FROM published_resource WHERE uuid = :uuid AND lti_version = :version",
-    result_times=("enrol_start", "enrol_end"))
-_AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
-                                "WHERE published_resource_id = :resource AND registration_id = :registration")
 
 
 def resolve_resource(launch: LaunchData, registration: Any) -> Any:

@@ -7,23 +7,10 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from app.lti.launch_data import LaunchData
-from app.models.driver_sql import DriverStatement
 from app.models.platforms import STATUS_ACTIVE
+from app.models.queries.platforms import CONFIGURED_ORIGINS, CONSUMER_ORIGINS, REGISTRATION_ORIGINS
 from app.services.platforms.settings import normalise_origin
 
-# Every page of a launched session is framed by these, so one statement each (app/models/driver_sql.py).
-# Without a launch: the Active registrations' own issuer and authentication URL, never an origin a launch taught.
-_CONFIGURED = DriverStatement(
-    "SELECT issuer, auth_request_url, NULL AS frame_origins FROM platform_registration WHERE status = :active",
-    result_json=("frame_origins",))
-# An LTI 1.3 launch: its registration's, with the origins its launches taught.
-_REGISTRATION = DriverStatement(
-    "SELECT issuer, auth_request_url, frame_origins FROM platform_registration WHERE id = :id AND status = :active",
-    result_json=("frame_origins",))
-# An LTI 1.1 launch: the origins that consumer's verified launches on that resource taught, and nothing else.
-_CONSUMER = DriverStatement(
-    "SELECT NULL AS issuer, NULL AS auth_request_url, frame_origins FROM lti11_consumer "
-    "WHERE published_resource_id = :resource AND consumer_key = :key", result_json=("frame_origins",))
 # Each registration or consumer remembers this many learned origins (the latest), so the header stays bounded.
 MAX_LEARNED_ORIGINS = 10
 
@@ -55,11 +42,12 @@ def learn_origin(known: list[str] | None, url: str | None) -> list[str] | None:
 
 
 def _rows(launch: LaunchData | None) -> list[Any]:
+    # Every page of a launched session is framed by these: one statement each (app/models/queries/platforms.py).
     if launch is None:
-        return _CONFIGURED.all(active=STATUS_ACTIVE)
+        return CONFIGURED_ORIGINS.all(active=STATUS_ACTIVE)
     if launch.is_legacy:
-        return _CONSUMER.all(resource=launch.resource_id, key=(launch.legacy or {}).get("consumer_key"))
-    return _REGISTRATION.all(id=launch.registration_id, active=STATUS_ACTIVE)
+        return CONSUMER_ORIGINS.all(resource=launch.resource_id, key=(launch.legacy or {}).get("consumer_key"))
+    return REGISTRATION_ORIGINS.all(id=launch.registration_id, active=STATUS_ACTIVE)
 
 
 def frame_ancestors(settings: dict[str, Any], launch: LaunchData | None = None, *,
