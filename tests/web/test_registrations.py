@@ -127,9 +127,8 @@ def test_list_rows(admin_client, db):
     assert page.count("<td>Never</td>") == 2
     for label, target in (("View tool endpoints", "?tab=tooldetails"), ("View platform details", "?tab=platformdetails"),
                           ("Manage deployments", "?tab=tooldeployments")):
-        assert f'href="/admin/lti/registrations/{pending.id}{target}" title="{label}"><img' in page
-        assert f'alt="{label}"' in page
-    assert f'href="/admin/lti/registrations/{pending.id}/delete" title="Delete"><img' in page
+        assert f'href="/admin/lti/registrations/{pending.id}{target}" title="{label}" aria-label="{label}"><svg' in page
+    assert f'href="/admin/lti/registrations/{pending.id}/delete" title="Delete" aria-label="Delete"><svg' in page
 
 
 # Register a platform ---------------------------------------------------------------------------------
@@ -201,9 +200,10 @@ def test_tool_details_tab(admin_client, db):
                          ("Initiate login URL", f"{BASE}/lti/login?id={registration.login_id}"),
                          ("JWKS URL", f"{BASE}/lti/jwks"), ("Deep linking URL", f"{BASE}/lti/deeplink")):
         assert f'<th scope="row">{label}</th>' in page
-        assert re.search(rf'value="{re.escape(value)}" readonly[^>]*>\s*<button[^>]*data-copy-label="{label}"', page)
+        assert re.search(rf'readonly[^>]*>{re.escape(value)}</textarea>\s*<button[^>]*data-copy-label="{label}"'
+                         rf'[^>]*aria-label="Copy {label}"', page)
     # The copy icon is an inline SVG (emoji fonts are often missing), hidden from assistive technology.
-    assert page.count('aria-label="Copy to clipboard">') == 5
+    assert page.count('title="Copy to clipboard"') == 5
     assert page.count('<svg class="icon-copy" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" '
                       'focusable="false"') == 5
     assert "&#x1F4CB;" not in page and "\U0001F4CB" not in page
@@ -598,7 +598,8 @@ def test_each_guide_shows_this_registrations_urls(admin_client, db, slug, name, 
     for label, value in (("Tool URL", f"{BASE}/lti/launch"), ("JWKS URL", f"{BASE}/lti/jwks"),
                          ("Initiate login URL", f"{BASE}/lti/login?id={registration.login_id}"),
                          ("Deep linking URL", f"{BASE}/lti/deeplink")):
-        assert re.search(rf'value="{re.escape(value)}" readonly[^>]*>\s*<button[^>]*data-copy-label="{label}"', page)
+        assert re.search(rf'readonly[^>]*>{re.escape(value)}</textarea>\s*<button[^>]*data-copy-label="{label}"'
+                         rf'[^>]*aria-label="Copy {label}"', page)
     dynamic = slug in ("moodle", "canvas", "brightspace", "sakai")
     assert (f"{BASE}/lti/register?token={token}" in page) is dynamic
     assert f'href="/admin/lti/registrations/{registration.id}/edit">Edit platform details</a>' in page
