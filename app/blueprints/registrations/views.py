@@ -16,6 +16,7 @@ from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from app.services.platforms import keys as tool_keys
 from app.services.platforms import same_platform
+from app.services.platforms.site_address import site_address
 from app.services.errors import ServiceError, ValidationErrors
 
 bp = Blueprint("registrations", __name__, url_prefix="/admin/lti")
@@ -24,6 +25,12 @@ TABS = (("tooldetails", "Tool details"), ("platformdetails", "Platform details")
 DEFAULT_TAB = "platformdetails"
 GUIDES = {"moodle": "Moodle", "canvas": "Canvas", "brightspace": "Brightspace", "blackboard": "Blackboard",
           "sakai": "Sakai", "schoology": "Schoology"}
+
+
+@bp.context_processor
+def _site_address():
+    """Every page here gives out URLs built from COURSEPORT_BASE_URL and warns while an LMS cannot use them."""
+    return {"site_address": site_address()}
 
 
 def _crumbs(*trail):
