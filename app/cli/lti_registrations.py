@@ -18,6 +18,7 @@ from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYME
 from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from app.services.platforms import keys as tool_keys
+from app.services.platforms import same_platform
 
 STATUS_LABELS = {"active": "Active", "pending": "Pending"}
 DEPLOYMENT_LABELS = {DEPLOYMENT_ACTIVE: "Active", DEPLOYMENT_PENDING: "Pending approval",
@@ -42,6 +43,7 @@ def _details(registration: PlatformRegistration) -> dict[str, Any]:
             "jwks_url": registration.jwks_url, "access_token_url": registration.access_token_url,
             "token_audience": registration.token_audience, "login_id": registration.login_id,
             "last_launch_at": registration.last_launch_at, "tool_urls": _urls(registration),
+            "same_platform_as": [peer.id for peer in same_platform.platform_peers(registration)],
             "deployments": [_deployment(d) for d in registration.deployments]}
 
 
@@ -133,6 +135,27 @@ def delete(registration_id: int, yes: bool, as_json: bool) -> None:
     platforms.delete_registration(registration)
     db.session.commit()
     emit({"deleted": registration_id}, as_json, "Platform registration deleted")
+
+
+@registrations.command("same-platform")
+@click.argument("registration_id", type=int)
+@click.argument("platform_id", type=int)
+@click.option("--yes", is_flag=True, help="Confirm: LMS users linked through either registration sign in to the "
+                                          "same accounts through both.")
+@json_option
+def same_platform_as(registration_id: int, platform_id: int, yes: bool, as_json: bool) -> None:
+    """Declare REGISTRATION_ID the same platform as PLATFORM_ID (a re-registration): identities are shared."""
+    registration = platforms.get_registration(registration_id)
+    platform = same_platform.checked_target(registration, platform_id)
+    if not yes:
+        fail(f"Are you sure '{registration.name}' is the same platform as '{platform.name}'? LMS users linked "
+             f"through either registration will sign in to the same accounts through both. Add --yes to confirm.",
+             as_json)
+    joined = same_platform.join_platform(registration, platform_id)
+    db.session.commit()
+    data = {"registration": registration_id, "same_platform_as": platform_id,
+            "moved_identities": joined.moved_identities}
+    emit(data, as_json, f"'{registration.name}' is now the same platform as '{platform.name}'")
 
 
 @registrations.command("token")

@@ -90,7 +90,9 @@ class LaunchData:
     return_url: str | None = None
     target_link_uri: str | None = None
     deep_linking_settings: dict[str, Any] | None = None
-    lti1p1: dict[str, Any] | None = None  # a proven migration claim: oauth_consumer_key, user_id
+    lti1p1: dict[str, Any] | None = None  # a proven migration claim: oauth_consumer_key, user_id, scope
+    # Which credential proved the subject (app/lti/identity.py); accounts are looked up and bound only within it.
+    identity_scope: str | None = None
     storage_target: str | None = None
     # Kept with a stored launch (app.lti.launch.store_launch), so a resumed launch continues its launch-log row and
     # knows the provisioning mode its Welcome page asks in.

@@ -21,6 +21,7 @@ from app.lti import outbound, platform_keys
 from app.lti.legacy import migration_claim as lti1p1_migration
 from app.lti.adapters import LaunchRequest, StateSessionService, state_key
 from app.lti.errors import LtiError, launch_error
+from app.lti.identity import platform_scope
 from app.lti.launch_data import (
     CONTEXT, DEEP_LINKING_REQUEST, DEEP_LINKING_SETTINGS, DEPLOYMENT_ID, LTI1P1, MESSAGE_TYPE, RESOURCE_LINK, ROLES,
     TARGET_LINK_URI, VERSION, LaunchData,
@@ -262,8 +263,9 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             deployment_pk=self._deployment.model.id, client_id=self.registration.get_client_id() or "",
             cookie_method=self._state.get("cookie_method") or "cookie",
             storage_target=self._state.get("storage_target"), clock_skew=self.clock_skew or 0)
-        data.lti1p1 = {"oauth_consumer_key": self._migration.consumer_key, "user_id": self._migration.user_id} \
-            if self._migration else None
+        data.identity_scope = platform_scope(self.registration.model.platform_key)
+        data.lti1p1 = {"oauth_consumer_key": self._migration.consumer_key, "user_id": self._migration.user_id,
+                       "scope": self._migration.scope} if self._migration else None
         return data
 
     def progress(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, func, select, text
 from app.extensions import db
 from app.lti import keys
 from app.models import ToolKey
+from app.services.operations.schema import head_revision
 from tests import factories
 from tests.conftest import make_app
 from tests.helpers import flask_command
@@ -58,7 +59,7 @@ def test_a_target_that_is_not_migrated_or_at_another_revision_is_refused(source,
     code, body = _copy(source, "--target", empty_postgres_url)
     assert code == 1
     assert body["error"] == (f"The target database {empty_postgres_url} is not migrated, this installation's "
-                             f"database at 212dbbcf3f32. Migrate it to the same revision first: "
+                             f"database at {head_revision()}. Migrate it to the same revision first: "
                              f"DATABASE_URL={empty_postgres_url} flask --app wsgi db upgrade")
     engine = create_engine(postgres_url)
     with engine.begin() as connection:

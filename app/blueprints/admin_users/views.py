@@ -12,7 +12,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.limits import page_number
 from app.models import AUTH_MANUAL, User
-from app.security import admin_required, safe_next_url
+from app.security import admin_required, safe_next_url, sign_in
 from app.templating import admin_crumbs
 from app.services.accounts import users as accounts
 from app.services.errors import NotFound, ServiceError
@@ -105,9 +105,16 @@ def edit_user(user_id: int):
             show_errors(form, error)
         else:
             db.session.commit()
+            _keep_own_session(user)
             flash("Changes saved", "success")
             return redirect(url_for(".users", q=user.username))
     return _render_form(form, user, 400 if request.method == "POST" else 200)
+
+
+def _keep_own_session(user: User) -> None:
+    """A change that ended the account's sessions ends the other browsers' only: the admin who made it stays."""
+    if user.id == current_user.id:
+        sign_in(user)
 
 
 def _change_suspension(user_id: int, suspended: bool):
@@ -147,6 +154,7 @@ def reset_password(user_id: int):
             show_errors(form, error)
         else:
             db.session.commit()
+            _keep_own_session(user)
             flash(f"Password reset for {user.username}", "success")
             return redirect(url_for(".users", q=user.username))
     title = f"Reset password: {user.full_name}"
@@ -166,6 +174,7 @@ def unlink_identity(user_id: int, identity_id: int):
     if request.method == "POST":
         accounts.unlink_identity(user, identity.id)
         db.session.commit()
+        _keep_own_session(user)
         flash("LMS identity unlinked", "success")
         return redirect(url_for(".edit_user", user_id=user.id))
     return render_template("admin/users/unlink.html", user=user, identity=identity, title="Unlink LMS identity",

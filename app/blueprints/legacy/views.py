@@ -40,7 +40,7 @@ def _refuse_or_send_back(error: LtiError, settings: dict, return_url: str | None
     back = lti11.error_return_url(return_url, error.message)
     if back:
         return redirect(back)
-    allow_framing(frame_ancestors(settings))
+    allow_framing(frame_ancestors(settings, launch))
     return _failed(error.message, error.status, launch_pages.ERROR_TITLE, row.id)
 
 

@@ -11,7 +11,7 @@ from app.blueprints.tools.forms import PublishForm, form_data
 from app.extensions import db
 from app.limits import db_int
 from app.models import Course, PublishedResource
-from app.security import admin_required
+from app.security import admin_required, deny_framing
 from app.services.publishing import listings, publish_values
 from app.services.publishing import resources as publishing
 from app.services.errors import NotFound, ServiceError, ValidationErrors
@@ -20,6 +20,9 @@ from app.services.publishing.publish_values import LTI_VERSIONS, PublishValues
 from app.templating import course_crumbs, lti_admin_crumbs, viewer_zone
 
 bp = Blueprint("tools", __name__)
+# These pages show legacy secrets and the publishing settings: never inside a frame, not even a launched session's.
+bp.before_request(deny_framing)
+
 
 def _course(course_id: int, *, manage: bool) -> Course:
     """The course, if the signed-in user may view (or, with `manage`, change) its published resources."""

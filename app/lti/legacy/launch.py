@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.lti.errors import LtiError
+from app.lti.identity import credential_scope
 from app.lti.launch_data import LaunchData
 from app.models import Lti11Consumer, Lti11Nonce, PublishedResource
 from app.models.base import utcnow
@@ -278,7 +279,7 @@ def validate_launch(tool_id: int, form: Mapping[str, str], params: list[tuple[st
                                 f"The LTI 1.1 nonce check failed for consumer key {key}.",
                                 "Usually a reload or double submit; launch again from the course.",
                                 clock_skew=skew, **verified)
-    return _launch(resource.id, key, version, form, skew)
+    return _launch(resource.id, key, version, form, skew, credential_scope(key, secret))
 
 
 def _text(form: Mapping[str, str], name: str) -> str | None:
@@ -286,8 +287,10 @@ def _text(form: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _launch(resource_id: int, key: str, version: str, form: Mapping[str, str], skew: int) -> LaunchData:
-    """The verified launch in the shape the LTI 1.3 launch uses, so both share provisioning and enrolment."""
+def _launch(resource_id: int, key: str, version: str, form: Mapping[str, str], skew: int,
+            scope: str) -> LaunchData:
+    """The verified launch in the shape the LTI 1.3 launch uses, so both share provisioning and enrolment.
+    `scope`: the identity scope of the key and secret that verified it."""
     context_id = _text(form, "context_id")
     return LaunchData(
         launch_id=secrets.token_urlsafe(24), registration_id=None, deployment_pk=None,
@@ -300,7 +303,7 @@ def _launch(resource_id: int, key: str, version: str, form: Mapping[str, str], s
         context={"id": context_id, "title": form.get("context_title", ""), "label": form.get("context_label", ""),
                  "types": []} if context_id else None,
         resource_link={"id": form["resource_link_id"], "title": form.get("resource_link_title", "")},
-        return_url=_text(form, "launch_presentation_return_url"), resource_id=resource_id,
+        return_url=_text(form, "launch_presentation_return_url"), resource_id=resource_id, identity_scope=scope,
         legacy={"consumer_key": key, "lti_version": version,
                 "outcome_url": _text(form, "lis_outcome_service_url"),
                 "result_sourcedid": _text(form, "lis_result_sourcedid"),

@@ -20,9 +20,11 @@ RESOURCE = DriverStatement(
 AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
                                "WHERE published_resource_id = :resource AND registration_id = :registration")
 
-# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key on the deployment.
+# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key, and the identity scope of the key and
+# secret that proved it, on the deployment.
 DEPLOYMENT_SEEN = DriverStatement("UPDATE deployment SET last_seen_at = :now, updated_at = :now, "
-                                  "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key) WHERE id = :id",
+                                  "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key), "
+                                  "legacy_scope = COALESCE(:legacy_scope, legacy_scope) WHERE id = :id",
                                   times=("now",))
 REGISTRATION_SEEN = DriverStatement("UPDATE platform_registration SET last_launch_at = :now, updated_at = :now "
                                     "WHERE id = :id", times=("now",))

@@ -166,6 +166,8 @@ def update_user(user: User, *, acting_user: User | None, username: str, email: s
     errors.update(profile_errors)
     if errors:
         raise ValidationErrors(errors)
+    if new_password or (suspended and not user.suspended):
+        user.end_sessions()
     user.username, user.email, user.first_name, user.last_name = username, email, first_name, last_name
     user.is_site_admin, user.suspended = is_site_admin, suspended
     for name, value in profile_values.items():
@@ -181,6 +183,8 @@ def set_suspended(user: User, suspended: bool, *, acting_user: User | None = Non
     errors = _self_change_errors(user, acting_user, is_site_admin=user.is_site_admin, suspended=suspended)
     if errors:
         raise ServiceError(MSG_SELF, field="suspended")
+    if suspended and not user.suspended:
+        user.end_sessions()
     user.suspended = suspended
     db.session.flush()
     return user
@@ -202,8 +206,15 @@ def reset_password(user: User, password: str) -> User:
     if len(password or "") < 8:
         raise ServiceError(MSG_PASSWORD, field="password")
     user.set_password(password)
+    user.end_sessions()
     db.session.flush()
     return user
+
+
+def log_out(user: User) -> None:
+    """Logging out ends every session of the account, so a session cookie copied before stops working too."""
+    user.end_sessions()
+    db.session.flush()
 
 
 def get_identity(user: User, identity_id: int) -> LtiIdentity:
@@ -215,9 +226,11 @@ def get_identity(user: User, identity_id: int) -> LtiIdentity:
 
 
 def unlink_identity(user: User, identity_id: int) -> LtiIdentity:
-    """Forget one LMS identity of this account; that person's next launch is a first launch again."""
+    """Forget one LMS identity of this account; that person's next launch is a first launch again, and the
+    sessions its launches opened end."""
     identity = get_identity(user, identity_id)
     user.identities.remove(identity)  # delete-orphan removes the row and keeps the loaded list right
+    user.end_sessions()
     db.session.flush()
     return identity
 

@@ -10,7 +10,6 @@ from typing import Any
 from app.extensions import db
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
-from app.lti.legacy.launch import legacy_issuer
 from app.models import Deployment, PlatformRegistration, User
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
 from app.models.queries.launch import AVAILABLE_TO as _AVAILABLE_TO, RESOURCE as _RESOURCE, USABLE as _USABLE
@@ -108,16 +107,16 @@ def check_usable(launch: LaunchData) -> Any:
 
 def migrated_account(launch: LaunchData) -> User | None:
     """An unbound LTI 1.3 identity in mode 1, on a platform that proved its LTI 1.1 consumer key (a
-    valid lti1p1 claim), joins the account its LTI 1.1 identity (`urn:lti11:{key}`, claim user_id ?? sub)
-    already has, instead of getting a new one. None when there is no such account."""
-    if not launch.lti1p1:
+    valid lti1p1 claim), joins the account its LTI 1.1 identity (claim user_id ?? sub) already has within the
+    key and secret that signed the claim, instead of getting a new one. None when there is no such account."""
+    if not launch.lti1p1 or not launch.lti1p1.get("scope"):
         return None
     legacy_subject = launch.lti1p1.get("user_id") or launch.subject
-    user = provisioning.bound_user(legacy_issuer(launch.lti1p1["oauth_consumer_key"]), legacy_subject)
+    user = provisioning.bound_user(launch.lti1p1["scope"], legacy_subject)
     if user is None:
         return None
     provisioning.ensure_can_launch(user)
-    return provisioning.bind_found_account(user, launch.issuer, launch.subject, launch.registration_id)
+    return provisioning.bind_found_account(user, launch)
 
 
 def record_refusal(kind: str, error: LtiError, attempt: launch_log.Attempt, settings: dict[str, Any],

@@ -33,6 +33,11 @@ MAX_ENROLLED = 10 ** 9
 MSG_NO_REGISTRATION = "Select at least one registration."
 MSG_REQUIRED = "Required"
 MSG_SECRET_CHARS = "Only letters and digits are allowed."
+# A typed secret must resist guessing as well as a generated one does in practice: it is all that stands between
+# a forged launch and the consumer's users.
+SECRET_MIN_LENGTH = 16
+MSG_SECRET_SHORT = (f"The secret is too short: use at least {SECRET_MIN_LENGTH} letters and digits "
+                    "(the generated one has 32).")
 MSG_CHOICE = "Not a valid choice."
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9]+$")
@@ -153,6 +158,8 @@ def _check_secret(values: PublishValues, errors: dict[str, str]) -> str | None:
         errors["secret"] = "Maximum of 64 characters"
     elif not _SECRET_RE.match(secret):
         errors["secret"] = MSG_SECRET_CHARS
+    elif len(secret) < SECRET_MIN_LENGTH:
+        errors["secret"] = MSG_SECRET_SHORT
     else:
         return secret
     return None
