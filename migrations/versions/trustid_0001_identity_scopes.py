@@ -12,7 +12,7 @@ An identity that fits no credential is retired (a later launch asks again or cre
 guessed.
 
 Revision ID: trustid_0001
-Revises: 212dbbcf3f32
+Revises: trustinput_0001
 Create Date: 2026-12-03 18:30:00
 
 """
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "trustid_0001"
-down_revision = "212dbbcf3f32"
+down_revision = "trustinput_0001"
 branch_labels = None
 depends_on = None
 
