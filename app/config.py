@@ -17,7 +17,6 @@ class DefaultConfig:
     SITE_DESCRIPTION = "Courses and activities published as LTI tools"
     # Every absolute URL shown, signed or sent is built from this, never from the Host header.
     COURSEPORT_BASE_URL = "http://127.0.0.1:5000"
-    SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 15}}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs the whole test suite, installing what the tests need first (Python packages, Debian's Chromium).
+# Runs the whole test suite, installing what the tests need first (Python packages, Debian's Chromium and
+# PostgreSQL server: the tests start their own throwaway PostgreSQL cluster from its binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-if [ ! -x /usr/bin/chromium ]; then
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # Two workers on the two cores; pass -n 0 to run in one process.
 exec .venv/bin/python -m pytest -n auto "$@"

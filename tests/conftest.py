@@ -1,17 +1,23 @@
-"""Fixtures: an app on a temporary SQLite file per test (CSRF on), its client and CLI runner."""
+"""Fixtures: an app on a temporary SQLite file per test (CSRF on), its client and CLI runner; the same on a fresh
+PostgreSQL database for tests marked `postgresql` (tests/postgres.py)."""
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db as _db
 from tests import factories
 from tests.helpers import LiveServer, free_port
+from tests.postgres import PostgresServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -28,29 +34,111 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-def make_app(tmp_path: Path, **overrides):
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
-        "COURSEPORT_BASE_URL": "http://127.0.0.1:5000",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
-        **overrides,
-    }
+def _create_app(tmp_path: Path, config: dict) -> Flask:
     os.environ["COURSEPORT_INSTANCE_PATH"] = str(tmp_path / "instance")
     try:
         app = create_app(config)
     finally:
         del os.environ["COURSEPORT_INSTANCE_PATH"]
     app.test_client_class = IsolatedClient
+    return app
+
+
+_schema_template: Path | None = None
+
+
+def _sqlite_schema_template(config: dict) -> Path:
+    """An empty database with the models' schema, made once per test process: every test starts from a copy of
+    it, which costs a file copy instead of a create_all."""
+    global _schema_template
+    if _schema_template is None:
+        folder = Path(tempfile.mkdtemp(prefix="courseport-schema-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "schema.sqlite"
+        app = _create_app(folder, {**config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+        with app.app_context():
+            _db.create_all()
+            _db.engine.dispose()
+        _schema_template = path
+    return _schema_template
+
+
+def make_app(tmp_path: Path, **overrides) -> Flask:
+    database = tmp_path / "test.sqlite"
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "COURSEPORT_BASE_URL": "http://127.0.0.1:5000",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+        **overrides,
+    }
+    if config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}" and not database.exists():
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_sqlite_schema_template(config), database)
+        return _create_app(tmp_path, config)
+    app = _create_app(tmp_path, config)
     with app.app_context():
         _db.create_all()
     return app
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Whatever uses the PostgreSQL server is in the `postgresql` subset (`-m postgresql`, `-m "not postgresql"`)."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL cluster per test process, its template database migrated once."""
+    server = PostgresServer().start()
+    try:
+        server.migrate_template()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path)
+def postgres_url(postgres_server) -> str:
+    """The SQLAlchemy URL of a fresh PostgreSQL database holding the migrated schema, dropped after the test."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server) -> str:
+    """A fresh PostgreSQL database with no schema at all (as `createdb` leaves it), dropped after the test."""
+    name = postgres_server.create_database(template=None)
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def database_url(request, tmp_path) -> str:
+    """The database the `app` and `live_server` fixtures use: a SQLite file, or with `tests.postgres.BOTH_DATABASES`
+    (indirect parametrization) a fresh PostgreSQL database too."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def postgres_app(tmp_path, postgres_url):
+    """`app` on a fresh PostgreSQL database cloned from the migrated template."""
+    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=postgres_url)
     with app.app_context():
         yield app
         _db.session.remove()
@@ -78,10 +166,10 @@ def admin(app):
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def live_server(tmp_path, database_url):
     """The app served over real HTTP on 127.0.0.1, with COURSEPORT_BASE_URL pointing at it."""
     port = free_port()
-    app = make_app(tmp_path, COURSEPORT_BASE_URL=f"http://127.0.0.1:{port}")
+    app = make_app(tmp_path, COURSEPORT_BASE_URL=f"http://127.0.0.1:{port}", SQLALCHEMY_DATABASE_URI=database_url)
     server = LiveServer(app, port).start()
     try:
         yield server

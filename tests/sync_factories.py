@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
 import pytest
+from sqlalchemy import insert
 
 from app.extensions import db
 from app.lti import keys
+from app.lti.ags_nrps import AGS_SCOPES_USED
 from app.models import (
-    Activity, Course, Deployment, LtiContext, LtiIdentity, LtiUser, LtiUserResourceLink, PlatformRegistration, PublishedResource,
-    ResourceLink, User,
+    Activity, Course, Deployment, Grade, LtiContext, LtiIdentity, LtiUser, LtiUserResourceLink, PlatformRegistration,
+    PublishedResource, ResourceLink, User,
 )
+from app.models.base import utcnow
 from app.services.courses.gradebook import grade_by_teacher
 from tests.e2e.ags_platform import LINEITEM, LINEITEM_READONLY, SCORE, AgsPlatform
 from tests.factories import enrol, make_activity, make_course, make_resource, make_user
@@ -128,3 +132,42 @@ def grade_scene(platform: AgsPlatform, *, students: int = 2, target: str = "acti
     link = make_link(resource, registration, **({"lineitems_url": platform.lineitems_url()} | (link_kwargs or {})))
     lti_users = [link_user(resource, link, person) for person in people]
     return GradeScene(course, assignment, teacher, people, resource, registration, link, lti_users)
+
+
+def graded_students(registration: PlatformRegistration, lineitem: str, count: int) -> None:
+    """`count` students, each with a grade on an assignment (maximum 100) published as an activity and each
+    linked through one resource link of `registration` whose scores go to the platform's `lineitem`, written in
+    bulk for the benchmarks and the many-workers tests."""
+    course = Course(full_name="Bulk course", short_name=f"BULK{next(_counter)}")
+    db.session.add(course)
+    db.session.flush()
+    activity = Activity(course_id=course.id, type="assignment", name="Essay", max_grade=100, position=1)
+    db.session.add(activity)
+    db.session.flush()
+    resource = PublishedResource(course_id=course.id, activity_id=activity.id, target="activity",
+                                 uuid=str(uuid.uuid4()))
+    db.session.add(resource)
+    db.session.flush()
+    link = ResourceLink(deployment_id=registration.deployments[0].id, resource_link_id=f"rl-{next(_counter)}",
+                        published_resource_id=resource.id, ags_lineitem_url=lineitem,
+                        ags_lineitems_url=lineitem.rsplit("/", 1)[0], ags_scopes=list(AGS_SCOPES_USED))
+    db.session.add(link)
+    db.session.flush()
+    now = utcnow()
+    prefix = f"bulk{course.id}-"
+    db.session.execute(insert(User.__table__), [
+        {"username": f"{prefix}{i}", "first_name": "Bulk", "last_name": str(i), "email": f"{prefix}{i}@example.org",
+         "auth_method": "lti", "created_at": now, "updated_at": now} for i in range(count)])
+    users = dict(db.session.execute(db.select(User.username, User.id).where(User.username.startswith(prefix))).all())
+    db.session.execute(insert(LtiUser.__table__), [
+        {"user_id": users[f"{prefix}{i}"], "published_resource_id": resource.id, "subject": f"sub-{prefix}{i}",
+         "created_at": now, "updated_at": now} for i in range(count)])
+    lti_users = db.session.execute(db.select(LtiUser.id).where(
+        LtiUser.published_resource_id == resource.id)).scalars().all()
+    db.session.execute(insert(LtiUserResourceLink.__table__), [
+        {"lti_user_id": lti_id, "resource_link_id": link.id, "created_at": now, "updated_at": now}
+        for lti_id in lti_users])
+    db.session.execute(insert(Grade.__table__), [
+        {"activity_id": activity.id, "user_id": users[f"{prefix}{i}"], "value": i % 100 + 0.5, "feedback": "",
+         "changed_at": now, "created_at": now, "updated_at": now} for i in range(count)])
+    db.session.commit()

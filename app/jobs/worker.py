@@ -27,8 +27,10 @@ from app.jobs.handlers import HANDLERS, Handler
 from app.jobs.queue import DONE, FAILED, RETRY, JobOutcome, pending_twin, superseded_note
 from app.models import SyncJob
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
 from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
+from app.models.queries.jobs import (
+    CLAIM as _CLAIM, CLAIM_MANY as _CLAIM_MANY, CLAIM_MANY_SKIP_LOCKED as _CLAIM_MANY_SKIP_LOCKED, FINISH as _FINISH,
+)
 
 LOCK = timedelta(minutes=5)
 LOCK_RENEW_AFTER = timedelta(minutes=1)
@@ -137,7 +139,10 @@ def _due(kinds: Iterable[str] | None, resource_id: int | None, limit: int, now: 
         query = query.where(SyncJob.kind.in_(list(kinds)))
     if resource_id is not None:
         query = query.where(SyncJob.published_resource_id == resource_id)
-    rows = db.session.execute(query.order_by(SyncJob.run_after, SyncJob.id).limit(limit)).all()
+    # PostgreSQL: jobs another worker is about to claim are skipped, so two workers take different jobs instead
+    # of one waiting for the other's claim and then finding nothing left (SQLite ignores the clause).
+    query = query.order_by(SyncJob.run_after, SyncJob.id).limit(limit).with_for_update(skip_locked=True)
+    rows = db.session.execute(query).all()
     return [_Job(row.id, row.kind, row.dedupe_key, dict(row.payload or {}), row.attempts) for row in rows]
 
 
@@ -153,24 +158,6 @@ def _batches(jobs: list[_Job], room: int) -> list[tuple[str, list[_Job]]]:
     return batches
 
 
-# Straight on the driver's cursor (app/models/driver_sql.py): an ORM or Core statement costs several times as
-# much in Python before the database sees it.
-_CLAIM = DriverStatement(
-    f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
-    f"WHERE id = :job_id AND status = '{JOB_PENDING}'", times=("until", "now"))
-# A batch in one statement: RETURNING names exactly the rows this UPDATE changed, so each job still goes to
-# the one worker whose statement claimed it.
-_CLAIM_MANY = DriverStatement(
-    f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
-    f"WHERE id IN :job_ids AND status = '{JOB_PENDING}' RETURNING id", times=("until", "now"),
-    expanding=("job_ids",))
-# Run for every job.
-_FINISH = DriverStatement(
-    "UPDATE sync_job SET status = :new_status, finished_at = :now, attempts = :new_attempts, locked_by = NULL, "
-    "locked_until = NULL, last_http_status = :http_status, last_error = :error, result = :new_result, "
-    "updated_at = :now WHERE id = :job_id AND locked_by = :me", times=("now",), json=("new_result",))
-
-
 def claim(job_id: int, me: str, now: datetime | None = None) -> bool:
     """Atomic: only the process whose UPDATE changed the row runs the job."""
     now = now or utcnow()
@@ -180,9 +167,11 @@ def claim(job_id: int, me: str, now: datetime | None = None) -> bool:
 def claim_many(job_ids: list[int], me: str, now: datetime | None = None) -> set[int]:
     """Claim several pending jobs at once; returns the ids this worker won (atomic per row, as `claim`)."""
     now = now or utcnow()
-    if not db.session.get_bind().dialect.update_returning:
+    dialect = db.session.get_bind().dialect
+    if not dialect.update_returning:
         return {job_id for job_id in job_ids if claim(job_id, me, now)}
-    return {row[0] for row in _CLAIM_MANY.rows(job_ids=job_ids, me=me, until=now + LOCK, now=now)}
+    statement = _CLAIM_MANY_SKIP_LOCKED if dialect.name == "postgresql" else _CLAIM_MANY
+    return {row[0] for row in statement.rows(job_ids=job_ids, me=me, until=now + LOCK, now=now)}
 
 
 class _Lease:

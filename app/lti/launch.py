@@ -7,6 +7,7 @@ A stored launch is bound to the browser session that validated it: its id is lis
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 from flask import Response, current_app, request, session
 from flask_login import current_user
@@ -79,9 +80,12 @@ def bind_launches(launch_ids: list[str]) -> None:
     session[LAUNCHES_SESSION_KEY] = list(dict.fromkeys(launch_ids))[-MAX_SESSION_LAUNCHES:]
 
 
-def store_launch(launch: LaunchData, *, bind: bool = True) -> None:
-    """Keep the launch for 60 minutes; `bind=False` when another window will claim it through a handoff."""
-    DbLaunchDataStorage().set_value(_launch_key(launch.launch_id), launch.to_json(), exp=LAUNCH_LIFETIME)
+def store_launch(launch: LaunchData, *, log_id: int, prompt_mode: int | None = None, bind: bool = True) -> None:
+    """Keep the launch for 60 minutes with how far it got: its launch-log row and the provisioning mode the
+    Welcome page asks in (None until a launch has been found to need it). `bind=False` when another window will
+    claim it through a handoff."""
+    kept = replace(launch, log_id=log_id, prompt_mode=prompt_mode)
+    DbLaunchDataStorage().set_value(_launch_key(launch.launch_id), kept.to_json(), exp=LAUNCH_LIFETIME)
     if bind:
         bind_launches([*session_launch_ids(), launch.launch_id])
 

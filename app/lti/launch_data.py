@@ -75,11 +75,13 @@ class LaunchData:
     deep_linking_settings: dict[str, Any] | None = None
     lti1p1: dict[str, Any] | None = None  # a proven migration claim: oauth_consumer_key, user_id
     storage_target: str | None = None
-    # Filled in while the launch is processed, so a resumed launch knows where it was.
-    resource_id: int | None = None
+    # Kept with a stored launch (app.lti.launch.store_launch), so a resumed launch continues its launch-log row and
+    # knows the provisioning mode its Welcome page asks in.
     prompt_mode: int | None = None
     log_id: int | None = None
-    # LTI 1.1 launches only: consumer key, LTI version, outcome service, memberships service.
+    # LTI 1.1 launches only: the resource the launch URL names; consumer key, LTI version, outcome and memberships
+    # services.
+    resource_id: int | None = None
     legacy: dict[str, Any] | None = None
 
     @classmethod

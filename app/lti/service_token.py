@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from app.extensions import db
 from app.lti import keys, outbound
 from app.models import AccessToken, PlatformRegistration
-from app.models.base import utcnow
+from app.models.base import conflict_insert, utcnow
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXPIRY_MARGIN = 60
@@ -103,24 +103,25 @@ def request_token(registration: PlatformRegistration, scopes: Iterable[str],
 def access_token(registration: PlatformRegistration, scopes: Iterable[str], *, refresh: bool = False) -> str:
     """A valid token for these scopes: from the shared cache, or freshly issued and cached.
 
-    `refresh=True` drops the cached one first (a service call answered 401).
+    `refresh=True` drops the cached one first (a service call answered 401). Workers that miss the cache at the
+    same time each get a token; each stores its own in one upsert, so none fails on the other's row (the
+    platform honours both until they expire).
     """
     key = scope_key(scopes)
-    row = db.session.execute(db.select(AccessToken).where(
-        AccessToken.registration_id == registration.id, AccessToken.scopes == key)).scalar_one_or_none()
+    cached = db.session.execute(db.select(AccessToken.token, AccessToken.expires_at).where(
+        AccessToken.registration_id == registration.id, AccessToken.scopes == key)).first()
     now = utcnow()
-    if row is not None and not refresh and row.expires_at > now:
-        return row.token
+    if cached is not None and not refresh and cached.expires_at > now:
+        return cached.token
     issued = request_token(registration, scopes)
     lifetime = (issued.expires_in - EXPIRY_MARGIN) if issued.expires_in else DEFAULT_LIFETIME
     expires_at = now + timedelta(seconds=max(lifetime, 0))
-    if row is None:
-        row = AccessToken(registration_id=registration.id, scopes=key, token=issued.access_token,
-                          expires_at=expires_at)
-        db.session.add(row)
-    else:
-        row.token, row.expires_at = issued.access_token, expires_at
-    db.session.flush()
+    insert = conflict_insert(AccessToken).values(registration_id=registration.id, scopes=key,
+                                                 token=issued.access_token, expires_at=expires_at, created_at=now,
+                                                 updated_at=now)
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=[AccessToken.registration_id, AccessToken.scopes],
+        set_={name: insert.excluded[name] for name in ("token", "expires_at", "updated_at")}))
     return issued.access_token
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Index, String, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +21,12 @@ def conflict_insert(table: Any) -> Any:
     """An INSERT that takes ON CONFLICT clauses, for the database in use (SQLite, or PostgreSQL): the database
     settles races on a unique index instead of a prior SELECT."""
     return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def partial_unique_index(name: str, *columns: str, where: str) -> Index:
+    """A unique index over the rows matching `where` only, on SQLite and on PostgreSQL alike (each dialect reads
+    only its own keyword: one missing becomes a unique index over every row there)."""
+    return Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
 
 
 class UTCDateTime(TypeDecorator):
@@ -44,6 +50,18 @@ class TimestampMixin:
     # Callables, not values: a value would be evaluated once at import and shared by every row.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProfileMixin:
+    """The profile columns of an account, and of a published resource's user default values (what it gives the
+    accounts it creates): declared once, so the two cannot drift apart."""
+
+    email_visibility: Mapped[int] = mapped_column(default=2)
+    city: Mapped[str] = mapped_column(String(120), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    timezone: Mapped[str] = mapped_column(String(100), default="")
+    lang: Mapped[str] = mapped_column(String(30), default="en")
+    institution: Mapped[str] = mapped_column(String(40), default="")
 
 
 @event.listens_for(Engine, "connect")

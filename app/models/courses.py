@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import TimestampMixin, UTCDateTime, utcnow
+from app.models.base import TimestampMixin, UTCDateTime, partial_unique_index, utcnow
 
 ACTIVITY_TYPES = ("page", "quiz", "assignment")
 GRADED_TYPES = ("quiz", "assignment")
@@ -122,8 +122,7 @@ class Enrolment(TimestampMixin, db.Model):
     __tablename__ = "enrolment"
     __table_args__ = (
         UniqueConstraint("published_resource_id", "user_id"),
-        Index("uq_enrolment_manual", "course_id", "user_id", unique=True,
-              sqlite_where=text("published_resource_id IS NULL")),
+        partial_unique_index("uq_enrolment_manual", "course_id", "user_id", where="published_resource_id IS NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,8 +142,7 @@ class RoleAssignment(TimestampMixin, db.Model):
     __tablename__ = "role_assignment"
     __table_args__ = (
         UniqueConstraint("enrolment_id", "activity_id"),
-        Index("uq_role_assignment_course_level", "enrolment_id", unique=True,
-              sqlite_where=text("activity_id IS NULL")),
+        partial_unique_index("uq_role_assignment_course_level", "enrolment_id", where="activity_id IS NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,13 +9,19 @@ written once with `:name` parameters and turned into the driver's own placeholde
 parameters and result columns go through the same SQLAlchemy column types the models use (UTC datetimes, JSON,
 numerics, booleans), so what lands in the database, and what comes back, is what the ORM would have written and
 read. `instances` turns rows into ordinary persistent model instances. Everything runs in the session's current
-transaction; the caller commits as usual. No SQLAlchemy events or echo see these statements. The SQL is the
-common subset of SQLite and PostgreSQL (UPSERT, RETURNING).
+transaction, after the session's pending changes are flushed as an ORM query would (see `_connection`); the
+caller commits as usual. No SQLAlchemy events or echo see these statements. The SQL is the common subset of SQLite
+and PostgreSQL (UPSERT, RETURNING).
+
+Every statement is written in a module of `app.models.queries` and joins `STATEMENTS` when it is built, so a test
+can prepare each one against the migrated schema of every database the application supports.
 """
 from __future__ import annotations
 
 import operator
 import re
+import sys
+import weakref
 from collections import namedtuple
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
@@ -28,6 +34,7 @@ from app.extensions import db
 from app.models.base import UTCDateTime
 
 Model = TypeVar("Model")
+Columns = tuple[tuple[str, Any], ...]  # a result's (column name, driver's type code) pairs
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 ROWS_PER_INSERT = 1000  # rows per multi-row INSERT … RETURNING,
 MAX_PARAMETERS = 30000  # and bound parameters (SQLite allows 32,766, PostgreSQL 65,535)
@@ -54,20 +61,31 @@ def _processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | No
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _result_processor(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
-    return type_.dialect_impl(dialect).result_processor(dialect, None)
+def _result_processor(type_: TypeEngine, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+    """`coltype`: the driver's type code for the result column (PostgreSQL's numeric converter depends on it)."""
+    return type_.dialect_impl(dialect).result_processor(dialect, coltype)
 
 
 _CONNECTION = "driver_sql.connection"
 
 
 def _connection() -> Any:
-    """The session's connection in its current transaction. Kept in the session's info from the transaction's
-    start to its end: asking the session each time costs more than most of these statements."""
-    info = db.session.info
-    connection = info.get(_CONNECTION)
+    """The session's connection in its current transaction, once the session's pending changes are flushed.
+
+    The flush is the ORM's autoflush: without it a statement would read a row as it was before a change the
+    program already made in this transaction (a setting just saved would read back its old value), and a write
+    could reference a row that is not inserted yet. As for an ORM query, a `with session.no_autoflush:` block
+    skips it. Inside a flush (an ORM event hook) the pending changes are half-written, so there a statement is
+    refused: flush() raises "Session is already flushing" rather than let it read that state.
+
+    The connection is kept in the session's info from the transaction's start to its end: asking the session
+    each time costs more than most of these statements."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # nothing to do, and cheap, when the session is clean
+    connection = session.info.get(_CONNECTION)
     if connection is None:
-        connection = db.session.connection()  # begins the transaction, so _remember_connection stores it
+        connection = session.connection()  # begins the transaction, so _remember_connection stores it
     return connection
 
 
@@ -95,14 +113,31 @@ def _cursor_execute(sql: str, args: Any, *, many: bool = False, connection: Any 
     return cursor
 
 
+# Every statement built, weakly held: tests prepare them all against each supported database.
+STATEMENTS: "weakref.WeakSet[DriverStatement]" = weakref.WeakSet()
+
+_EXPLAIN = {"sqlite": "EXPLAIN QUERY PLAN "}
+
+
+class EmptyInList(ValueError):
+    """An expanding parameter was given no values: `IN ()` is not SQL (PostgreSQL rejects it, SQLite reads it as
+    matching nothing), so callers skip the statement when they have nothing to match."""
+
+
 class DriverStatement:
     """One statement. `times`, `json` and `numbers` name the parameters that need the models' column types;
     `expanding` names list parameters, written `IN :name` in the SQL (a non-empty list); `result_times` and
-    `result_json` name result columns that `first`, `all` and `scalar` convert the same way."""
+    `result_json` name result columns that `first`, `all` and `scalar` convert the same way. `dialect` names the
+    one database whose SQL this is (None: the common subset, for every database). `module` is the module that
+    built it (as for namedtuple: the caller's)."""
 
     def __init__(self, sql: str, *, times: tuple[str, ...] = (), json: tuple[str, ...] = (),
                  numbers: tuple[str, ...] = (), expanding: tuple[str, ...] = (),
-                 result_times: tuple[str, ...] = (), result_json: tuple[str, ...] = ()) -> None:
+                 result_times: tuple[str, ...] = (), result_json: tuple[str, ...] = (),
+                 dialect: str | None = None) -> None:
+        self.dialect = dialect
+        self.module: str = sys._getframe(1).f_globals.get("__name__", "")
+        STATEMENTS.add(self)
         self.sql = sql
         self.types: dict[str, TypeEngine] = {**{name: UTCDateTime() for name in times},
                                              **{name: JSON() for name in json},
@@ -114,8 +149,9 @@ class DriverStatement:
         self.names = tuple(self.parts[1::2])
         self._prepared: dict[tuple[str, tuple[int, ...]], str] = {}
         self._processors: dict[str, dict[str, Callable[[Any], Any]]] = {}
-        self._row_types: dict[tuple[str, ...], tuple[type, list[tuple[int, Callable[[Any], Any]]]]] = {}
-        self._builders: dict[tuple[type, tuple[str, ...]], Callable[[Session, tuple], Any]] = {}
+        # Keyed by dialect and result columns (name, driver type code): the tests run both databases in one process.
+        self._row_types: dict[tuple[str, Columns], tuple[type, list[tuple[int, Callable[[Any], Any]]]]] = {}
+        self._builders: dict[tuple[type, str, Columns], Callable[[Session, tuple], Any]] = {}
 
     def _sql(self, dialect: Dialect, sizes: tuple[int, ...]) -> str:
         key = (dialect.name, sizes)
@@ -145,21 +181,25 @@ class DriverStatement:
         for name in self.names:
             value = params[name]
             if name in self.expanding:
+                if not value:
+                    raise EmptyInList(f"IN :{name} was given an empty list ({self.module}: {self.sql[:60]}…); "
+                                      "`IN ()` is not SQL: skip the statement when there is nothing to match")
                 sizes.append(len(value))
                 values.extend(value)
             else:
                 values.append(processors[name](value) if name in processors else value)
         return connection, self._sql(dialect, tuple(sizes)), _args(dialect, values)
 
-    def _run(self, params: dict[str, Any]) -> tuple[Dialect, list[tuple], tuple[str, ...], int]:
-        """Bind, execute and fetch: the dialect, the rows, the result's column names and the row count."""
+    def _run(self, params: dict[str, Any]) -> tuple[Dialect, list[tuple], Columns, int]:
+        """Bind, execute and fetch: the dialect, the rows, the result's columns and the row count."""
         connection, sql, args = self._bind(params)
         cursor = _cursor_execute(sql, args, connection=connection)
         try:
             if cursor.description is None:
                 return connection.dialect, [], (), cursor.rowcount
             found = cursor.fetchall()
-            return connection.dialect, found, tuple(column[0] for column in cursor.description), cursor.rowcount
+            columns = tuple((column[0], column[1]) for column in cursor.description)
+            return connection.dialect, found, columns, cursor.rowcount
         finally:
             cursor.close()
 
@@ -173,10 +213,10 @@ class DriverStatement:
 
     def all(self, **params: Any) -> list[Any]:
         """Run a query; its rows as named tuples, `result_*` columns converted."""
-        dialect, found, names, _count = self._run(params)
+        dialect, found, columns, _count = self._run(params)
         if not found:
             return []
-        row_type, converters = self._row_type(names, dialect)
+        row_type, converters = self._row_type(columns, dialect)
         if not converters:
             return [row_type._make(row) for row in found]
         rows = []
@@ -201,26 +241,39 @@ class DriverStatement:
         """Run a query selecting all of `model`'s columns; its rows as persistent instances of the model in the
         session, built without the ORM's query machinery (a row whose instance the session already holds gives
         that instance, as an ORM query would). Like any ORM instance, one nobody references leaves the session."""
-        dialect, found, names, _count = self._run(params)
+        dialect, found, columns, _count = self._run(params)
         if not found:
             return []
-        build = self._builders.get((model, names))
+        build = self._builders.get((model, dialect.name, columns))
         if build is None:
-            build = self._builders[(model, names)] = _instance_builder(model, names, dialect)
+            build = self._builders[(model, dialect.name, columns)] = _instance_builder(model, columns, dialect)
         session = db.session()
         return [build(session, row) for row in found]
 
-    def _row_type(self, names: tuple[str, ...], dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:
-        if names not in self._row_types:  # one dialect per process
-            converters = [(index, processor) for index, name in enumerate(names) if name in self.result_types
-                          and (processor := _result_processor(self.result_types[name], dialect)) is not None]
-            self._row_types[names] = (namedtuple("Row", names, rename=True), converters)  # type: ignore[misc]
-        return self._row_types[names]
+    def _row_type(self, columns: Columns, dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:
+        key = (dialect.name, columns)
+        if key not in self._row_types:
+            converters = [(index, processor) for index, (name, coltype) in enumerate(columns)
+                          if name in self.result_types and (processor := _result_processor(
+                              self.result_types[name], dialect, coltype)) is not None]
+            names = [name for name, _coltype in columns]
+            self._row_types[key] = (namedtuple("Row", names, rename=True), converters)  # type: ignore[misc]
+        return self._row_types[key]
 
     def rows_in_chunks(self, name: str, values: Sequence[Any], **params: Any) -> Iterator[tuple]:
         """`rows` with the expanding parameter `name` given IN_CHUNK values at a time."""
         for start in range(0, len(values), IN_CHUNK):
             yield from self.rows(**params, **{name: list(values[start:start + IN_CHUNK])})
+
+    def plan(self, **params: Any) -> list[tuple]:
+        """The database's query plan for these parameters (EXPLAIN, nothing runs): shows which indexes a statement
+        uses, and prepares it against the schema, which is how tests check every statement on every database."""
+        connection, sql, args = self._bind(params)
+        cursor = _cursor_execute(_EXPLAIN.get(connection.dialect.name, "EXPLAIN ") + sql, args, connection=connection)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def columns_of(model: type, alias: str | None = None) -> str:
@@ -230,18 +283,19 @@ def columns_of(model: type, alias: str | None = None) -> str:
     return ", ".join(f'{prefix}"{column.name}"' for column in table.columns)  # SQL-standard quoting
 
 
-def _instance_builder(model: type, names: tuple[str, ...], dialect: Dialect) -> Callable[[Session, tuple], Any]:
-    """A function making a persistent `model` instance from a row with these column names: values converted by
+def _instance_builder(model: type, columns: Columns, dialect: Dialect) -> Callable[[Session, tuple], Any]:
+    """A function making a persistent `model` instance from a row with these columns: values converted by
     the columns' types, identity from the primary key, attached with SQLAlchemy's public
     make_transient_to_detached + Session.add (no SELECT, no attribute history)."""
     configure_mappers()  # what the ORM's first query would do: instrumentation is complete only after it
     mapper = inspect(model)
     table = mapper.local_table
+    names = [name for name, _coltype in columns]
     if set(names) != {column.name for column in table.columns}:
         raise ValueError(f"a {model.__name__} row needs exactly the columns of {table.name}")
     keys = [mapper.get_property_by_column(table.c[name]).key for name in names]
-    converters = [(index, processor) for index, name in enumerate(names)
-                  if (processor := _result_processor(table.c[name].type, dialect)) is not None]
+    converters = [(index, processor) for index, (name, coltype) in enumerate(columns)
+                  if (processor := _result_processor(table.c[name].type, dialect, coltype)) is not None]
     primary = [names.index(column.name) for column in mapper.primary_key]
     new_instance = mapper.class_manager.new_instance
 

@@ -5,11 +5,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import TimestampMixin, UTCDateTime, utcnow
+from app.models.base import TimestampMixin, UTCDateTime, partial_unique_index, utcnow
 
 JOB_PENDING = "pending"
 JOB_RUNNING = "running"
@@ -21,7 +21,7 @@ class SyncJob(TimestampMixin, db.Model):
     __tablename__ = "sync_job"
     __table_args__ = (
         # A running job may have one pending successor, so uniqueness holds only among pending rows.
-        Index("uq_sync_job_pending_dedupe", "dedupe_key", unique=True, sqlite_where=text("status = 'pending'")),
+        partial_unique_index("uq_sync_job_pending_dedupe", "dedupe_key", where="status = 'pending'"),
         Index("ix_sync_job_status_run_after", "status", "run_after"),
     )
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import TimestampMixin, UTCDateTime
+from app.models.base import TimestampMixin, UTCDateTime, partial_unique_index
 
 STATUS_PENDING = "pending"
 STATUS_ACTIVE = "active"
@@ -47,8 +47,8 @@ class RegistrationToken(TimestampMixin, db.Model):
     """The single-use secret in a dynamic Registration URL; separate from the login ID on purpose."""
 
     __tablename__ = "registration_token"
-    __table_args__ = (Index("uq_registration_token_unused", "registration_id", unique=True,
-                            sqlite_where=text("used_at IS NULL")),)
+    __table_args__ = (
+        partial_unique_index("uq_registration_token_unused", "registration_id", where="used_at IS NULL"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("platform_registration.id", ondelete="CASCADE"))
@@ -102,7 +102,7 @@ class ToolKey(TimestampMixin, db.Model):
     """One of our RSA signing keys; its private half never leaves the server."""
 
     __tablename__ = "tool_key"
-    __table_args__ = (Index("uq_tool_key_current", "state", unique=True, sqlite_where=text("state = 'current'")),)
+    __table_args__ = (partial_unique_index("uq_tool_key_current", "state", where="state = 'current'"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -4,7 +4,7 @@ Built on `lti1p3platform`: its platform configuration issues access tokens (chec
 assertion against our public keys) and validates them on every service call, and its AGS and NRPS service
 classes answer the line item, score and membership requests. This module adds what a real LMS has around
 them: an HTTP server on 127.0.0.1, `Link: rel="next"` paging, media type and scope checks, a record of every
-request, and faults to inject (errors, Retry-After, stalls, revoked tokens).
+request, and faults to inject (errors, Retry-After, stalls, gates, revoked tokens).
 
 Run on its own for the benchmarks: `python -m tests.e2e.ags_platform --jwks FILE --port N [--members N]`.
 """
@@ -69,6 +69,16 @@ class Fault:
     retry_after: str | None = None
     stall: float = 0.0
     body: str = "Internal error"
+
+
+@dataclass
+class Gate:
+    """Holds the first `barrier.parties` matching requests until all of them are in: clients racing."""
+
+    match: str
+    barrier: threading.Barrier
+    left: int
+    broken: bool = False
 
 
 @dataclass
@@ -291,6 +301,7 @@ class AgsPlatform:
         self.last_timestamps: dict[tuple[str, str], str] = {}
         self.lineitems: dict[str, list[_LineItem]] = {}
         self.faults: list[Fault] = []
+        self.gates: list[Gate] = []
         self.issued: list[dict[str, Any]] = []
         self.revoked: set[str] = set()
         self.refused_links: set[str] = set()
@@ -378,6 +389,25 @@ class AgsPlatform:
         with self.lock:
             self.faults.append(Fault(match, 0, times, None, seconds))
 
+    def gate(self, match: str, arrivals: int, timeout: float = 30.0) -> Gate:
+        """Hold the next `arrivals` requests whose path matches until all of them have arrived, then answer them
+        together; after `timeout` seconds they go on without the others and the gate reports `broken`."""
+        gate = Gate(match, threading.Barrier(arrivals, timeout=timeout), arrivals)
+        with self.lock:
+            self.gates.append(gate)
+        return gate
+
+    def _wait_at_gate(self, path: str) -> None:
+        with self.lock:
+            gate = next((gate for gate in self.gates if gate.left > 0 and re.search(gate.match, path)), None)
+            if gate is not None:
+                gate.left -= 1
+        if gate is not None:
+            try:
+                gate.barrier.wait()
+            except threading.BrokenBarrierError:
+                gate.broken = True
+
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working (its next use gets 401)."""
         with self.lock:
@@ -403,6 +433,7 @@ class AgsPlatform:
         if self.record:
             with self.lock:
                 self.requests.append(entry)
+        self._wait_at_gate(request.path)
         fault = self._fault(request.path)
         if fault is not None and fault.stall:
             time.sleep(fault.stall)

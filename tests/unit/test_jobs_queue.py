@@ -15,6 +15,7 @@ from app.lti.ags_nrps import PlatformError, retry_after_seconds
 from app.models import LaunchLog, LtiStorageEntry, ScheduledRun, SyncJob, ToolKey
 from app.models.base import utcnow
 from app.services.sync.grades import score_timestamp
+from tests.postgres import BOTH_DATABASES
 
 
 def _job(key: str = "k", **values) -> SyncJob:
@@ -40,6 +41,7 @@ def handler(monkeypatch):
     return outcomes, seen
 
 
+@BOTH_DATABASES
 def test_a_pending_job_is_reused_not_duplicated(app):
     first = _job()
     again = _job()
@@ -52,6 +54,7 @@ def test_a_pending_job_is_reused_not_duplicated(app):
     assert len(_all()) == 2
 
 
+@BOTH_DATABASES
 def test_a_running_job_may_have_one_pending_successor(app):
     job = _job()
     db.session.commit()
@@ -60,6 +63,7 @@ def test_a_running_job_may_have_one_pending_successor(app):
     assert successor.id != job.id and _job().id == successor.id
 
 
+@BOTH_DATABASES
 def test_enqueue_many_skips_pending_keys_and_can_advance_them(app):
     _job("a", run_after=utcnow() + timedelta(hours=2))
     db.session.commit()
@@ -72,6 +76,22 @@ def test_enqueue_many_skips_pending_keys_and_can_advance_them(app):
     assert jobs[0].run_after <= utcnow()
 
 
+@BOTH_DATABASES
+def test_work_done_or_running_is_queued_again_and_counted_once(app):
+    done, running = _job("done"), _job("running")
+    db.session.commit()
+    assert worker.claim(done.id, "w1") and worker.claim(running.id, "w1")
+    db.session.execute(update(SyncJob).where(SyncJob.id == done.id).values(status="done"))
+    db.session.commit()
+    specs = [JobSpec("grade_push", key, {}, None, None) for key in ("done", "running", "new")]
+    assert queue.enqueue_many(specs) == 3
+    assert queue.enqueue_many(specs) == 0
+    db.session.commit()
+    assert sorted((job.dedupe_key, job.status) for job in _all()) == [
+        ("done", "done"), ("done", "pending"), ("new", "pending"), ("running", "pending"), ("running", "running")]
+
+
+@BOTH_DATABASES
 def test_claiming_is_atomic(app):
     job = _job()
     db.session.commit()
@@ -107,6 +127,7 @@ def test_score_timestamps_are_milliseconds_and_always_newer():
     assert score_timestamp(changed, previous - timedelta(seconds=1)) == changed.replace(microsecond=123000)
 
 
+@BOTH_DATABASES
 def test_retries_then_failed_after_twelve_attempts_with_the_last_error_kept(app, handler):
     outcomes, _seen = handler
     outcomes.extend(JobOutcome("retry", f"HTTP 50{n % 4}", http_status=500 + n % 4) for n in range(12))
@@ -124,6 +145,7 @@ def test_retries_then_failed_after_twelve_attempts_with_the_last_error_kept(app,
     assert job.finished_at is not None
 
 
+@BOTH_DATABASES
 def test_an_unexpected_error_in_a_job_is_retried_not_lost(app, monkeypatch):
     def broken(_payload, _batch, _lease):
         raise KeyError("lti_user_id")
@@ -137,6 +159,7 @@ def test_an_unexpected_error_in_a_job_is_retried_not_lost(app, monkeypatch):
     assert job.last_error == "Unexpected error: KeyError: 'lti_user_id'"
 
 
+@BOTH_DATABASES
 def test_an_expired_lock_goes_back_to_pending_or_gives_way_to_a_newer_job(app, handler):
     first, second = _job("a"), _job("b")
     db.session.commit()
@@ -155,6 +178,7 @@ def test_an_expired_lock_goes_back_to_pending_or_gives_way_to_a_newer_job(app, h
     assert jobs[successor.id].status == "pending"
 
 
+@BOTH_DATABASES
 def test_a_job_that_keeps_killing_its_worker_ends_up_failed(app):
     job = _job()
     job.attempts = worker.MAX_ATTEMPTS - 1
@@ -167,6 +191,7 @@ def test_a_job_that_keeps_killing_its_worker_ends_up_failed(app):
     assert (_all()[0].status, _all()[0].last_error) == ("failed", worker.MSG_WORKER_STOPPED)
 
 
+@BOTH_DATABASES
 def test_a_newer_run_settles_older_failures_of_the_same_work(app, handler):
     outcomes, _seen = handler
     outcomes.append(JobOutcome("failed", "HTTP 400", http_status=400))
@@ -181,6 +206,7 @@ def test_a_newer_run_settles_older_failures_of_the_same_work(app, handler):
     assert new.status == "done" and old.status == "done" and old.last_error == f"Superseded by job {new.id}."
 
 
+@BOTH_DATABASES
 def test_retry_by_hand_keeps_attempts_or_hands_over_to_a_queued_twin(app, handler):
     outcomes, _seen = handler
     outcomes.append(JobOutcome("failed", "HTTP 400"))
@@ -202,6 +228,7 @@ def test_retry_by_hand_keeps_attempts_or_hands_over_to_a_queued_twin(app, handle
     assert failed.status == "done" and twin.run_after <= utcnow()
 
 
+@BOTH_DATABASES
 def test_each_sweep_is_claimed_once_per_interval(app):
     now = utcnow()
     assert sorted(sweeps.run_due_sweeps(now)) == sorted(sweeps.SWEEPS)
@@ -212,6 +239,7 @@ def test_each_sweep_is_claimed_once_per_interval(app):
     assert rows["key_maintenance"].next_due_at - rows["key_maintenance"].last_started_at == timedelta(days=1)
 
 
+@BOTH_DATABASES
 def test_housekeeping_removes_what_expired_and_keeps_keys_ready(app):
     now = utcnow()
     db.session.add_all([

@@ -7,56 +7,37 @@ always follow mode 3, "Existing accounts only (prompt)": an unbound teacher link
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from app.extensions import csrf, db
 from app.lti.deep_linking import DeepLinkSettings, response_jwt
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch import (
-    LaunchData, create_handoff, enter_launched_session, forget_launch, forget_state_cookie, restore_launch,
-    store_launch, validate_launch,
+    LaunchData, enter_launched_session, forget_launch, forget_state_cookie, restore_launch, store_launch,
+    validate_launch,
 )
 from app.lti.launch_data import DEEP_LINKING_REQUEST
 from app.models import PlatformRegistration, User
 from app.models.tools import PROVISION_PROMPT_EXISTING
 from app.security import allow_form_action, allow_framing
-from app.services.publishing import content_selection as deep_linking
-from app.services.launch import log as launch_log
-from app.services.launch import flow as lti_launch
-from app.services.launch import provisioning
 from app.services.errors import ServiceError
+from app.services.launch import flow as lti13
+from app.services.launch import log as launch_log
+from app.services.launch import provisioning
 from app.services.platforms.framing import frame_ancestors
-from app.services.launch.log import Attempt
 from app.services.platforms.settings import lti_settings
+from app.services.publishing import content_selection as deep_linking
+from app.web import launch_pages
 
 bp = Blueprint("deeplink", __name__)
 
-ERROR_TITLE = "The tool could not be launched"
-PAGE_TITLE = "Open tool"
+PAGE_TITLE = launch_pages.OPEN_TOOL_TITLE
 RESPONSE_MESSAGE_TYPE = "LtiDeepLinkingResponse"
 
 
-def _attempt() -> Attempt:
-    return Attempt(user_agent=request.user_agent.string, ip=request.remote_addr)
-
-
 def _framed(settings: dict) -> None:
-    """These pages show inside the platform's frame."""
+    """The selection pages show inside the platform's frame (when embedding is on)."""
     allow_framing(frame_ancestors(settings))
-
-
-def _log_fields(launch: LaunchData, message_type: str | None = None) -> dict:
-    return {"issuer": launch.issuer, "client_id": launch.client_id, "deployment_id": launch.deployment_id,
-            "subject": launch.subject, "message_type": message_type or launch.message_type,
-            "cookie_method": launch.cookie_method, "clock_skew": launch.clock_skew}
-
-
-def _refuse(kind: str, error: LtiError, settings: dict, *, validating: bool = False):
-    error, row = lti_launch.record_refusal(kind, error, _attempt(), settings, validating=validating)
-    db.session.commit()
-    _framed(settings)
-    return render_template("errors/error.html", layout="embedded.html", title=ERROR_TITLE, message=error.message,
-                           reference=row.id), error.status
 
 
 def _restore(launch_id: str) -> LaunchData:
@@ -81,10 +62,6 @@ def _account(launch: LaunchData, settings: dict) -> User | None:
     return user
 
 
-def _welcome(launch: LaunchData):
-    return redirect(url_for("provisioning.account", launch_id=launch.launch_id), 303)
-
-
 @bp.post("/lti/deeplink")
 @csrf.exempt
 def request_content():
@@ -93,9 +70,8 @@ def request_content():
     try:
         launch = validate_launch(leeway=settings["clock_leeway"], message_type=DEEP_LINKING_REQUEST)
     except LtiError as error:
-        return _refuse(launch_log.KIND_DEEP_LINKING, error, settings, validating=True)
+        return launch_pages.refuse(launch_log.KIND_DEEP_LINKING, error, settings, validating=True)
     registration = db.session.get(PlatformRegistration, launch.registration_id)
-    launch.prompt_mode = PROVISION_PROMPT_EXISTING
     try:
         DeepLinkSettings.from_launch(launch)
         user = provisioning.bound_user(launch.issuer, launch.subject)
@@ -103,34 +79,21 @@ def request_content():
             provisioning.ensure_can_launch(user)
             provisioning.refresh_profile(user, launch, registration)
     except LtiError as error:
-        error.details = {**_log_fields(launch), "registration": registration, **error.details}
-        return _refuse(launch_log.KIND_DEEP_LINKING, error, settings)
-    row = launch_log.record(launch_log.KIND_DEEP_LINKING, launch_log.SUCCESS, _attempt(), registration=registration,
-                            user_id=user.id if user else None, **_log_fields(launch))
-    launch.log_id = row.id
+        return launch_pages.refuse(launch_log.KIND_DEEP_LINKING, error, settings, launch)
+    row = launch_log.accepted(launch_log.KIND_DEEP_LINKING, launch, launch_pages.attempt(),
+                              user_id=user.id if user else None)
     if launch.cookie_method == "none" or not settings["allow_frame_embedding"]:
-        response = _hand_off(launch, settings)
+        response = launch_pages.hand_off(launch, settings, log_id=row.id, prompt_mode=PROVISION_PROMPT_EXISTING)
     else:
-        store_launch(launch)
+        store_launch(launch, log_id=row.id, prompt_mode=PROVISION_PROMPT_EXISTING)
         if user is None:
-            response = _welcome(launch)
+            response = launch_pages.welcome(launch.launch_id, 303)
         else:
             enter_launched_session(user, None, frame_ancestors(settings))
             response = redirect(url_for(".selection", launch_id=launch.launch_id), 303)
         db.session.commit()
     forget_state_cookie(response, launch)
     return response
-
-
-def _hand_off(launch: LaunchData, settings: dict):
-    """The frame cannot keep a session (or embedding is off): the selection continues in a new window."""
-    store_launch(launch, bind=False)
-    token = create_handoff(launch)
-    db.session.commit()
-    _framed(settings)
-    template = "launch/new_window.html" if launch.cookie_method == "none" else "launch/open_tool.html"
-    return make_response(render_template(template, title=PAGE_TITLE,
-                                         handoff_url=url_for("launch.handoff", token=token)))
 
 
 def _selection_page(launch: LaunchData, dl_settings: DeepLinkSettings, user: User,
@@ -149,13 +112,13 @@ def selection(launch_id: str):
     settings = lti_settings()
     try:
         launch = _restore(launch_id)
-        registration, _deployment = lti_launch.usable_registration(launch)
+        registration, _deployment = lti13.usable_registration(launch)
         dl_settings = DeepLinkSettings.from_launch(launch)
         user = _account(launch, settings)
     except LtiError as error:
-        return _refuse(launch_log.KIND_DEEP_LINKING, error, settings)
+        return launch_pages.refuse(launch_log.KIND_DEEP_LINKING, error, settings)
     if user is None:
-        return _welcome(launch)
+        return launch_pages.welcome(launch.launch_id, 303)
     db.session.commit()
     _framed(settings)
     return _selection_page(launch, dl_settings, user, registration)
@@ -169,13 +132,13 @@ def respond(launch_id: str):
     kind = launch_log.KIND_DEEP_LINKING_RESPONSE
     try:
         launch = _restore(launch_id)
-        registration, _deployment = lti_launch.usable_registration(launch)
+        registration, _deployment = lti13.usable_registration(launch)
         dl_settings = DeepLinkSettings.from_launch(launch)
         user = _account(launch, settings)
     except LtiError as error:
-        return _refuse(kind, error, settings)
+        return launch_pages.refuse(kind, error, settings)
     if user is None:
-        return _welcome(launch)
+        return launch_pages.welcome(launch.launch_id, 303)
     items = []
     if request.form.get("action") != "cancel":
         course_ids, gradebook_ids = request.form.getlist("course"), request.form.getlist("gradebook")
@@ -189,10 +152,9 @@ def respond(launch_id: str):
             return _selection_page(launch, dl_settings, user, registration, error=error.message, status=400,
                                    to_course=course_ids, to_gradebook=gradebook_ids)
     if not forget_launch(launch.launch_id):
-        return _refuse(kind, launch_error("deep_link_launch_missing"), settings)
+        return launch_pages.refuse(kind, launch_error("deep_link_launch_missing"), settings)
     token = response_jwt(launch, registration, dl_settings, items, base_url=current_app.config["COURSEPORT_BASE_URL"])
-    launch_log.record(kind, launch_log.SUCCESS, _attempt(), registration=registration, user_id=user.id,
-                      **_log_fields(launch, RESPONSE_MESSAGE_TYPE))
+    launch_log.accepted(kind, launch, launch_pages.attempt(), user_id=user.id, message_type=RESPONSE_MESSAGE_TYPE)
     db.session.commit()
     _framed(settings)
     allow_form_action(dl_settings.return_origin)

@@ -8,8 +8,9 @@ from app.lti import keys
 from app.lti.registration import is_http_url
 from app.security import allow_framing
 from app.services.launch import log as launch_log
-from app.services.platforms import registrations as platforms
-from app.services.platforms.registrations import DynamicRegistrationFailed
+from app.services.platforms import dynamic_registration
+from app.services.platforms.dynamic_registration import DynamicRegistrationFailed
+from app.web import launch_pages
 
 bp = Blueprint("dynreg", __name__)
 
@@ -37,16 +38,16 @@ def register():
     the single-use token in the URL is the secret."""
     openid_configuration = request.args.get("openid_configuration")
     _allow_platform_window(openid_configuration)
-    attempt = launch_log.Attempt(user_agent=request.user_agent.string, ip=request.remote_addr)
+    attempt = launch_pages.attempt()
     try:
-        registration, deployment = platforms.complete_dynamic_registration(
+        registration, deployment = dynamic_registration.complete_dynamic_registration(
             request.args.get("token"), openid_configuration, request.args.get("registration_token"))
     except DynamicRegistrationFailed as error:
         db.session.rollback()  # the draft and its token stay exactly as they were
-        platforms.log_dynamic_registration(attempt, error.registration_id, failure=error)
+        launch_log.dynamic_registration(attempt, error.registration_id, failure=error)
         db.session.commit()
         return render_template("dynreg/error.html", title="Dynamic registration failed", message=error.message,
                                platform_response=error.platform_response), error.status
-    platforms.log_dynamic_registration(attempt, registration.id, deployment=deployment)
+    launch_log.dynamic_registration(attempt, registration.id, deployment=deployment)
     db.session.commit()
     return render_template("dynreg/complete.html", title="Registration complete")

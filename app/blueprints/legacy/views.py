@@ -8,55 +8,39 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from app.extensions import csrf, db
+from app.lti.errors import LtiError
+from app.lti.launch_data import LaunchData
 from app.lti.legacy import launch as lti11
 from app.lti.legacy import tool_proxy as lti2_registration
 from app.lti.legacy.cartridge import CONTENT_TYPE, cartridge_xml
-from app.lti.errors import LtiError
-from app.lti.launch import LaunchData, create_handoff, enter_launched_session, store_launch
 from app.lti.legacy.launch import LegacyLaunchError, resource_by_token, with_params
 from app.lti.legacy.tool_proxy import InvalidRegistrationRequest, RegistrationError
 from app.security import admin_required, allow_framing
 from app.services.launch import log as launch_log
 from app.services.legacy import consumers as legacy
-from app.services.launch import flow as lti_launch
 from app.services.platforms.framing import frame_ancestors
-from app.services.launch.log import Attempt
 from app.services.platforms.settings import lti_settings
+from app.web import launch_pages
 
 bp = Blueprint("legacy", __name__)
 
-KIND_LAUNCH = "LTI 1.1 launch"
-KIND_REGISTRATION = "LTI 2 registration"
-LAUNCH_FAILED = "The tool could not be launched"
 REGISTRATION_FAILED = "The tool could not be registered"
-
-
-def _attempt() -> Attempt:
-    return Attempt(user_agent=request.user_agent.string, ip=request.remote_addr)
 
 
 def _failed(message: str, status: int, heading: str, reference: int | None = None):
     return render_template("legacy/failed.html", title=heading, message=message, reference=reference), status
 
 
-def _log_fields(launch: LaunchData) -> dict:
-    legacy_values = launch.legacy or {}
-    return {"issuer": launch.issuer, "subject": launch.subject, "consumer_key": legacy_values.get("consumer_key"),
-            "resource_link_id": launch.resource_link_id, "message_type": launch.message_type,
-            "clock_skew": launch.clock_skew, "resource_id": launch.resource_id}
-
-
-def _refuse(error: LtiError, settings: dict, return_url: str | None = None, **fields):
+def _refuse_or_send_back(error: LtiError, settings: dict, return_url: str | None = None,
+                         launch: LaunchData | None = None):
     """Log the refusal; send it back to the LMS when the signature had verified, else show the error page."""
-    details = error.details
-    fields = {"consumer_key": details.get("consumer_key"), "resource_id": details.get("resource_id"), **fields}
-    row = launch_log.record_failure(KIND_LAUNCH, error, _attempt(), **fields)
+    row = launch_log.record_failure(launch_log.KIND_LTI11_LAUNCH, error, launch_pages.attempt(), launch)
     db.session.commit()
     back = lti11.error_return_url(return_url, error.message)
     if back:
         return redirect(back)
     allow_framing(frame_ancestors(settings))
-    return _failed(error.message, error.status, LAUNCH_FAILED, row.id)
+    return _failed(error.message, error.status, launch_pages.ERROR_TITLE, row.id)
 
 
 @bp.post("/lti/v1/launch/<int:tool_id>")
@@ -69,35 +53,15 @@ def launch(tool_id: int):
     try:
         data = lti11.validate_launch(tool_id, form, list(form.items(multi=True)), request.query_string.decode())
     except LegacyLaunchError as error:
-        return _refuse(error, settings, error.return_url if error.verified else None)
+        return _refuse_or_send_back(error, settings, error.return_url if error.verified else None)
     legacy.record_consumer(data)
-    if not settings["allow_frame_embedding"]:
-        return _open_tool(data, settings)
     try:
-        outcome = lti_launch.begin(data, settings)
+        if not settings["allow_frame_embedding"]:
+            row = launch_log.accepted(launch_log.KIND_LTI11_LAUNCH, data, launch_pages.attempt())
+            return launch_pages.hand_off(data, settings, log_id=row.id)
+        return launch_pages.proceed(launch_log.KIND_LTI11_LAUNCH, data, settings, stored=False)
     except LtiError as error:
-        return _refuse(error, settings, data.return_url, **_log_fields(data))
-    if isinstance(outcome, lti_launch.Prompt):
-        data.log_id = launch_log.record(KIND_LAUNCH, launch_log.SUCCESS, _attempt(), **_log_fields(data)).id
-        store_launch(data)
-        db.session.commit()
-        return redirect(url_for("provisioning.account", launch_id=data.launch_id))
-    launch_log.record(KIND_LAUNCH, launch_log.SUCCESS, _attempt(), user_id=outcome.user.id, **_log_fields(data))
-    enter_launched_session(outcome.user, outcome.embed_scope if outcome.embed else None, frame_ancestors(settings))
-    db.session.commit()
-    return redirect(outcome.path)
-
-
-def _open_tool(data: LaunchData, settings: dict):
-    """Frame embedding is off: the launch continues in a new window through the same one-time
-    handoff as an LTI 1.3 launch, which provisions and enrols there."""
-    data.log_id = launch_log.record(KIND_LAUNCH, launch_log.SUCCESS, _attempt(), **_log_fields(data)).id
-    store_launch(data, bind=False)
-    token = create_handoff(data)
-    db.session.commit()
-    allow_framing(frame_ancestors(settings))
-    return render_template("launch/open_tool.html", title="Open tool", handoff_url=url_for("launch.handoff",
-                                                                                           token=token))
+        return _refuse_or_send_back(error, settings, data.return_url, data)
 
 
 @bp.get("/lti/v1/cartridge/<int:tool_id>/<token>.xml")
@@ -125,19 +89,15 @@ def register(tool_id: int, token: str):
             legacy.tool_description(resource), registration_request.profile_url, registration_request.reg_key,
             registration_request.reg_password)
     except RegistrationError as error:
-        cause = f"{error.message} {error.detail}".strip()
-        launch_log.record(KIND_REGISTRATION, launch_log.FAILED, _attempt(), resource_id=resource.id,
-                          error=LtiError(error.message, 400, "lti2_registration", cause,
-                                         "Check the LMS's tool consumer profile and LTI 2 settings, then register "
-                                         "again with the resource's Registration URL."))
+        launch_log.lti2_registration(launch_pages.attempt(), resource.id, message=error.message,
+                                     detail=error.detail)
         db.session.commit()
         continue_url = with_params(registration_request.return_url,
                                    {"status": "failure", "lti_errormsg": error.message})
         return render_template("legacy/registration_result.html", title=REGISTRATION_FAILED, success=False,
                                message=error.message, continue_url=continue_url), 400
     legacy.save_registered_consumer(resource, registered)
-    launch_log.record(KIND_REGISTRATION, launch_log.SUCCESS, _attempt(), resource_id=resource.id,
-                      consumer_key=registered.tool_proxy_guid, message_type=lti2_registration.REGISTRATION_MESSAGE_TYPE)
+    launch_log.lti2_registration(launch_pages.attempt(), resource.id, tool_proxy_guid=registered.tool_proxy_guid)
     db.session.commit()
     continue_url = with_params(registration_request.return_url, {
         "lti_msg": "Successful registration", "status": "success", "tool_proxy_guid": registered.tool_proxy_guid})

@@ -12,11 +12,12 @@ from app.lti.launch import LAUNCHES_SESSION_KEY, LaunchData, restore_launch
 from app.models import AUTH_MANUAL, User
 from app.security import allow_framing, sign_in
 from app.services.accounts import users as accounts
-from app.services.launch import flow as lti_launch
+from app.services.launch import outcome as launch_outcome
 from app.services.launch import provisioning
 from app.services.errors import ServiceError
 from app.services.platforms.framing import frame_ancestors
 from app.services.platforms.settings import lti_settings
+from app.web.launch_pages import error_page
 
 bp = Blueprint("provisioning", __name__)
 
@@ -72,12 +73,11 @@ def account(launch_id: str):
     allow_framing(frame_ancestors(settings))
     try:
         launch = restore_launch(launch_id)
-        lti_launch.check_usable(launch)
+        launch_outcome.check_usable(launch)
         if request.method == "POST" and request.args.get("action") == "create":
-            return _signed_in_as(lti_launch.create_account(launch, settings), launch, "created")
+            return _signed_in_as(launch_outcome.create_account(launch, settings), launch, "created")
     except LtiError as error:
-        return render_template("errors/error.html", layout="embedded.html", title="The tool could not be launched",
-                               message=error.message), error.status
+        return error_page(error)
     bound = provisioning.bound_user(launch.issuer, launch.subject)
     if bound is not None:
         done = request.args.get("done")

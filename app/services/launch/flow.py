@@ -1,8 +1,5 @@
-"""A validated resource launch, from the published resource to the page the user lands on.
-
-`begin` runs for the launch POST and again for every resume (after the Welcome page, a login or a new-window
-handoff): it re-checks that the registration, deployment and resource are still usable, then signs in, enrols
-and records — or says that the user must first link or create an account.
+"""The LTI 1.3 part of a launch: its registration and deployment still usable, the published resource its
+custom `id` names, its account and profile rules, and what it records (see `outcome` for the shared rest).
 """
 from __future__ import annotations
 
@@ -13,49 +10,16 @@ from typing import Any
 from app.extensions import db
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
+from app.lti.legacy.launch import legacy_issuer
 from app.models import Deployment, PlatformRegistration, User
-from app.models.driver_sql import DriverStatement
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
-from app.models.tools import LTI_ADVANTAGE, PROVISION_AUTO, TARGET_ACTIVITY
+from app.models.queries.launch import AVAILABLE_TO as _AVAILABLE_TO, RESOURCE as _RESOURCE, USABLE as _USABLE
+from app.models.tools import LTI_ADVANTAGE
 from app.services.launch import log as launch_log
-from app.services.launch import records as launch_records
-from app.services.legacy import launch as legacy_launch
-from app.services.launch import enrolment as lti_enrolment
-from app.services.platforms import registrations as platforms
 from app.services.launch import provisioning
+from app.services.launch import records as launch_records
+from app.services.platforms import registrations as platforms
 from app.services.platforms.settings import UNKNOWN_DEPLOYMENT_HOLD
-
-
-@dataclass
-class Landing:
-    """Signed in and enrolled: where to go, and whether this session's pages use the embedded layout."""
-
-    user: User
-    resource: Any  # a PublishedResource, or the row `resolve_resource` reads
-    embed: bool
-    path: str
-
-    @property
-    def embed_scope(self) -> dict[str, int]:
-        if self.resource.target == TARGET_ACTIVITY:
-            return {"activity": self.resource.activity_id}
-        return {"course": self.resource.course_id}
-
-
-@dataclass
-class Prompt:
-    """The identity has no account yet and the resource's mode asks the user (Welcome page)."""
-
-    resource: Any
-    mode: int
-
-
-_USABLE = DriverStatement(
-    "SELECT r.id, r.name, r.issuer, r.client_id, r.status, r.frame_origins, r.last_launch_at, "
-    "d.status AS deployment_status, d.last_seen_at AS deployment_seen_at "
-    "FROM platform_registration r LEFT JOIN deployment d ON d.id = :deployment AND d.registration_id = r.id "
-    "WHERE r.id = :registration", result_json=("frame_origins",),
-    result_times=("last_launch_at", "deployment_seen_at"))
 
 
 def _checked_registration(launch: LaunchData) -> Any:
@@ -78,17 +42,6 @@ def usable_registration(launch: LaunchData) -> tuple[PlatformRegistration, Deplo
     deployment = db.session.get(Deployment, launch.deployment_pk)
     assert registration is not None and deployment is not None  # just checked
     return registration, deployment
-
-
-_RESOURCE = DriverStatement(
-    "SELECT id, uuid, course_id, activity_id, target, enabled, available_to, max_enrolled, enrol_start, enrol_end, "
-    "enrol_period, role_instructor, role_learner, provisioning_mode_instructor, provisioning_mode_learner, "
-    "email_visibility, city, country, timezone, lang, institution, "
-    "(target = 'activity' AND activity_id IS NULL) AS activity_deleted "
-    "FROM published_resource WHERE uuid = :uuid AND lti_version = :version",
-    result_times=("enrol_start", "enrol_end"))
-_AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
-                                "WHERE published_resource_id = :resource AND registration_id = :registration")
 
 
 def resolve_resource(launch: LaunchData, registration: Any) -> Any:
@@ -117,66 +70,62 @@ def resolve_resource(launch: LaunchData, registration: Any) -> Any:
     return resource
 
 
-def begin(launch: LaunchData, settings: dict[str, Any]) -> Landing | Prompt:
-    """Resolve, check limits, then sign in an existing binding, create an account (mode 1) or ask (modes 2, 3).
+@dataclass
+class Lti13Arrival:
+    """An LTI 1.3 launch at its checked resource (see `outcome.Arrival`)."""
 
-    `settings` are the LTI settings. Raises LtiError with the user's and the admin's messages; writes nothing before the
-    limits have passed."""
-    if launch.is_legacy:
-        return legacy_launch.begin(launch, settings)
+    launch: LaunchData
+    registration: Any  # the row `_checked_registration` read
+    resource: Any
+    instructor: bool
+
+    def existing_account(self) -> User | None:
+        return migrated_account(self.launch)
+
+    def create_account(self, *, allowed: bool) -> User:
+        return provisioning.create_for_launch(self.launch, self.registration, self.resource, allowed=allowed)
+
+    def refresh(self, user: User) -> None:
+        provisioning.refresh_profile(user, self.launch, self.registration)
+
+    def record(self, user: User) -> None:
+        launch_records.record_launch(self.launch, self.registration, self.resource.id, user.id)
+
+
+def arrive(launch: LaunchData) -> Lti13Arrival:
+    """The registration, deployment and resource, refused if no longer usable; nothing is written."""
     registration = _checked_registration(launch)
     resource = resolve_resource(launch, registration)
-    launch.resource_id = resource.id
-    instructor = provisioning.is_instructor(launch.roles)
-    user = provisioning.bound_user(launch.issuer, launch.subject)
-    if user is not None:
-        provisioning.ensure_can_launch(user)
-    enrolment = lti_enrolment.check_limits(resource, user.id if user else None)
-    if user is None:
-        mode = provisioning.mode_for(resource, instructor)
-        if mode != PROVISION_AUTO:
-            launch.prompt_mode = mode
-            return Prompt(resource, mode)
-        user = legacy_launch.migrated_account(launch) or provisioning.create_for_launch(
-            launch, registration, resource, allowed=bool(settings["allow_account_creation"]))
-    else:
-        provisioning.refresh_profile(user, launch, registration)
-    lti_enrolment.enrol(user, resource, resource.role_instructor if instructor else resource.role_learner,
-                        enrolment)
-    launch_records.record_launch(launch, registration, resource.id, user.id)
-    if resource.target == TARGET_ACTIVITY:
-        path = f"/activity/{resource.activity_id}"
-    else:
-        path = f"/course/{resource.course_id}"
-    return Landing(user, resource, launch.force_embed or (resource.target == TARGET_ACTIVITY and not instructor),
-                   path)
+    return Lti13Arrival(launch, registration, resource, provisioning.is_instructor(launch.roles))
 
 
 def check_usable(launch: LaunchData) -> Any:
     """Refuse a waiting launch whose registration, deployment or (for a resource launch) resource is no longer
     usable; returns the resource."""
-    if launch.is_legacy:
-        return legacy_launch.check_resource(launch)
     registration = _checked_registration(launch)
     return None if launch.is_deep_link else resolve_resource(launch, registration)
 
 
-def create_account(launch: LaunchData, settings: dict[str, Any]) -> User:
-    """The Welcome page's "Create an account for me": refused (403) unless mode 2 and the site allows it."""
-    if launch.is_legacy:
-        return legacy_launch.create_account(launch, settings)
-    if not provisioning.creation_offered(launch, settings):
-        raise launch_error("account_creation_prohibited", subject=launch.subject)
-    registration = _checked_registration(launch)
-    resource = resolve_resource(launch, registration)
-    return provisioning.create_for_launch(launch, registration, resource, allowed=True)
+def migrated_account(launch: LaunchData) -> User | None:
+    """An unbound LTI 1.3 identity in mode 1, on a platform that proved its LTI 1.1 consumer key (a
+    valid lti1p1 claim), joins the account its LTI 1.1 identity (`urn:lti11:{key}`, claim user_id ?? sub)
+    already has, instead of getting a new one. None when there is no such account."""
+    if not launch.lti1p1:
+        return None
+    legacy_subject = launch.lti1p1.get("user_id") or launch.subject
+    user = provisioning.bound_user(legacy_issuer(launch.lti1p1["oauth_consumer_key"]), legacy_subject)
+    if user is None:
+        return None
+    provisioning.ensure_can_launch(user)
+    return provisioning.bind_found_account(user, launch.issuer, launch.subject, launch.registration_id)
 
 
-def record_refusal(kind: str, error: LtiError, attempt: launch_log.Attempt, settings: dict[str, Any], *,
+def record_refusal(kind: str, error: LtiError, attempt: launch_log.Attempt, settings: dict[str, Any],
+                   launch: LaunchData | None = None, *,
                    validating: bool = False) -> tuple[LtiError, launch_log.LoggedAttempt]:
-    """Log a refused launch-time request (resource launch or deep linking). While validating, an unknown deployment
-    is held for approval (or only logged) per the site's policy; the user is then told it waits
-    for approval. Returns the error to show and its log row (the page's "Reference")."""
+    """Log a refused launch-time request (resource launch or deep linking; `launch` once it validated). While
+    validating, an unknown deployment is held for approval (or only logged) per the site's policy; the user is then
+    told it waits for approval. Returns the error to show and its log row (the page's "Reference")."""
     outcome = launch_log.FAILED
     details = error.details
     if validating and error.check_code == "deployment_unknown" and \
@@ -188,6 +137,5 @@ def record_refusal(kind: str, error: LtiError, attempt: launch_log.Attempt, sett
                                    name=details["name"])
             pending.details = {**details, **pending.details}
             error, outcome = pending, launch_log.PENDING
-    row = launch_log.record_failure(kind, error, attempt, outcome=outcome, resource_id=details.get("resource_id"),
-                                    user_id=details.get("user_id"))
+    row = launch_log.record_failure(kind, error, attempt, launch, outcome=outcome)
     return error, row

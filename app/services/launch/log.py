@@ -10,18 +10,24 @@ from sqlalchemy import Select, or_, select
 
 from app.extensions import db
 from app.lti.errors import LtiError
-from app.models import LaunchLog, PlatformRegistration, PublishedResource, User
+from app.lti.launch_data import LaunchData
+from app.lti.legacy.tool_proxy import REGISTRATION_MESSAGE_TYPE
+from app.lti.login import LoginStart
+from app.models import Deployment, LaunchLog, PlatformRegistration, PublishedResource, User
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
-from app.services.errors import NotFound, ValidationErrors
+from app.models.queries.launch_log import COLUMNS as _COLUMNS, INSERT as _INSERT, MARK_USER as _MARK_USER
+from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.publishing.resources import resource_display_name
 
 KIND_LOGIN = "LTI 1.3 login"
 KIND_LAUNCH = "LTI 1.3 launch"
 KIND_DEEP_LINKING = "Deep linking"
 KIND_DEEP_LINKING_RESPONSE = "Deep linking response"
-KINDS = (KIND_LOGIN, KIND_LAUNCH, KIND_DEEP_LINKING, KIND_DEEP_LINKING_RESPONSE, "Dynamic registration",
-         "LTI 1.1 launch", "LTI 2 registration")
+KIND_DYNAMIC_REGISTRATION = "Dynamic registration"
+KIND_LTI11_LAUNCH = "LTI 1.1 launch"
+KIND_LTI2_REGISTRATION = "LTI 2 registration"
+KINDS = (KIND_LOGIN, KIND_LAUNCH, KIND_DEEP_LINKING, KIND_DEEP_LINKING_RESPONSE, KIND_DYNAMIC_REGISTRATION,
+         KIND_LTI11_LAUNCH, KIND_LTI2_REGISTRATION)
 SUCCESS = "success"
 FAILED = "failure"
 PENDING = "pending"
@@ -41,14 +47,6 @@ class Attempt:
 
     user_agent: str | None = None
     ip: str | None = None
-
-
-_COLUMNS = ("kind", "outcome", "check_code", "cause", "fix", "registration_id", "issuer", "client_id",
-            "deployment_id", "user_id", "subject", "published_resource_id", "resource_link_id", "message_type",
-            "consumer_key", "cookie_method", "clock_skew", "user_agent", "ip")
-_INSERT = DriverStatement(f"INSERT INTO launch_log (at, {', '.join(_COLUMNS)}) "
-                          f"VALUES (:at, {', '.join(':' + name for name in _COLUMNS)}) RETURNING id", times=("at",))
-_MARK_USER = DriverStatement("UPDATE launch_log SET user_id = :user WHERE id = :id")
 
 
 @dataclass(frozen=True)
@@ -77,18 +75,92 @@ def record(kind: str, outcome: str, attempt: Attempt, *, error: LtiError | None 
     return LoggedAttempt(_INSERT.scalar(at=utcnow(), **values))
 
 
-def record_failure(kind: str, error: LtiError, attempt: Attempt, *, outcome: str = FAILED,
-                   **fields: Any) -> LoggedAttempt:
-    """A refused attempt, with whatever the error knew about it (issuer, deployment, subject…)."""
+def _launch_fields(launch: LaunchData, message_type: str | None = None) -> dict[str, Any]:
+    """The columns a validated launch fills: an LTI 1.1 launch has a consumer key and its resource from the URL;
+    an LTI 1.3 one its registration, deployment and cookie method (and a resource link unless deep linking)."""
+    fields: dict[str, Any] = {"issuer": launch.issuer, "subject": launch.subject, "clock_skew": launch.clock_skew,
+                              "message_type": message_type or launch.message_type}
+    if launch.is_legacy:
+        return {**fields, "consumer_key": (launch.legacy or {}).get("consumer_key"),
+                "resource_link_id": launch.resource_link_id, "resource_id": launch.resource_id}
+    fields.update(registration_id=launch.registration_id, client_id=launch.client_id,
+                  deployment_id=launch.deployment_id, cookie_method=launch.cookie_method)
+    if not launch.is_deep_link:
+        fields["resource_link_id"] = launch.resource_link_id
+    return fields
+
+
+def accepted(kind: str, launch: LaunchData, attempt: Attempt, *, resource_id: int | None = None,
+             user_id: int | None = None, message_type: str | None = None) -> LoggedAttempt:
+    """A new success row for a validated launch (or the deep-linking response it led to)."""
+    fields = _launch_fields(launch, message_type)
+    if resource_id is not None:
+        fields["resource_id"] = resource_id
+    return record(kind, SUCCESS, attempt, user_id=user_id, **fields)
+
+
+def launch_row(kind: str, launch: LaunchData, attempt: Attempt, *, resource_id: int | None,
+               user_id: int | None = None) -> int:
+    """The attempt's one row: written when the launch is first accepted, told the user once an account is known
+    (a launch resumed after the Welcome page or a new-window handoff keeps the row it was stored with)."""
+    if launch.log_id is None:
+        return accepted(kind, launch, attempt, resource_id=resource_id, user_id=user_id).id
+    if user_id is not None:
+        mark_user(launch.log_id, user_id)
+    return launch.log_id
+
+
+def record_failure(kind: str, error: LtiError, attempt: Attempt, launch: LaunchData | None = None, *,
+                   outcome: str = FAILED) -> LoggedAttempt:
+    """A refused attempt, with whatever the error knew about it (issuer, deployment, subject…) and, once the
+    launch had validated, the launch's own fields."""
     details = error.details
-    known = {
+    known: dict[str, Any] = {
         "issuer": details.get("iss"), "client_id": details.get("client_id"),
         "deployment_id": details.get("deployment_id"), "subject": details.get("subject"),
         "resource_link_id": details.get("resource_link_id"), "message_type": details.get("message_type"),
         "cookie_method": details.get("cookie_method"), "clock_skew": details.get("clock_skew"),
+        "consumer_key": details.get("consumer_key"), "resource_id": details.get("resource_id"),
+        "user_id": details.get("user_id"),
     }
-    known.update({name: value for name, value in fields.items() if value is not None})
+    if launch is not None:
+        known.update({name: value for name, value in _launch_fields(launch).items() if value is not None})
     return record(kind, outcome, attempt, error=error, registration=details.get("registration"), **known)
+
+
+def login(attempt: Attempt, started: LoginStart, *, error: LtiError | None = None) -> LoggedAttempt:
+    """The OIDC login step: refused only when the browser blocks the state cookie."""
+    return record(KIND_LOGIN, FAILED if error else SUCCESS, attempt, error=error, registration=started.registration,
+                  deployment_id=started.deployment_hint, cookie_method=started.cookie_method)
+
+
+def lti2_registration(attempt: Attempt, resource_id: int, *, tool_proxy_guid: str | None = None,
+                      message: str = "", detail: str = "") -> LoggedAttempt:
+    """An LTI 2 tool proxy registration: registered as `tool_proxy_guid`, or refused with `message`."""
+    if tool_proxy_guid is not None:
+        return record(KIND_LTI2_REGISTRATION, SUCCESS, attempt, resource_id=resource_id,
+                      consumer_key=tool_proxy_guid, message_type=REGISTRATION_MESSAGE_TYPE)
+    error = LtiError(message, 400, "lti2_registration", f"{message} {detail}".strip(),
+                     "Check the LMS's tool consumer profile and LTI 2 settings, then register again with the "
+                     "resource's Registration URL.")
+    return record(KIND_LTI2_REGISTRATION, FAILED, attempt, resource_id=resource_id, error=error)
+
+
+DYNAMIC_REGISTRATION_FIX = ("Generate a new registration URL on the registration's Tool details tab if needed, and "
+                            "start the registration again from the platform.")
+
+
+def dynamic_registration(attempt: Attempt, registration_id: int | None, *, failure: ServiceError | None = None,
+                         deployment: Deployment | None = None) -> None:
+    """One row per attempt, so an admin can see why a platform's registration failed."""
+    registration = db.session.get(PlatformRegistration, registration_id) if registration_id else None
+    if failure is None:
+        record(KIND_DYNAMIC_REGISTRATION, SUCCESS, attempt, registration=registration,
+               deployment_id=deployment.deployment_id if deployment else None)
+        return
+    error = LtiError(failure.message, failure.status, check_code="dynamic_registration", cause=failure.message,
+                     fix=DYNAMIC_REGISTRATION_FIX)
+    record(KIND_DYNAMIC_REGISTRATION, FAILED, attempt, error=error, registration=registration)
 
 
 def mark_user(row_id: int | None, user_id: int) -> None:

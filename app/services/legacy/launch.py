@@ -1,27 +1,23 @@
-"""A verified LTI 1.1 launch from the resource to the landing page.
+"""The LTI 1.1 part of a verified launch.
 
-The same account provisioning (modes, Welcome page), limits, enrolment, roles and embedding as an LTI 1.3 launch:
-`lti_launch` hands legacy launches here, and this module reuses its Landing/Prompt and the provisioning and
-enrolment services. What differs is the identity (`urn:lti11:{key}`, `user_id`), the account's username and
-name fallbacks, and what is recorded (the LTI user's outcome and memberships services instead of a resource
-link, which would need a deployment).
+The same account provisioning (modes, Welcome page), limits, enrolment, roles and embedding as an LTI 1.3 launch
+(`app.services.launch.outcome` lands both); what differs is the identity (`urn:lti11:{key}`, `user_id`), the
+account's username and name fallbacks, and what is recorded (the LTI user's outcome and memberships services
+instead of a resource link, which would need a deployment).
 """
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.lti.legacy import launch as lti11
-from app.lti.errors import launch_error
 from app.lti.launch_data import LaunchData
 from app.models import LtiUser, PublishedResource, User
 from app.models.base import utcnow
-from app.models.tools import PROVISION_AUTO, TARGET_ACTIVITY
-from app.services.launch import enrolment as lti_enrolment
-from app.services.launch import flow as lti_launch
 from app.services.launch import provisioning
 from app.services.accounts.users import is_valid_email
 
@@ -56,45 +52,33 @@ def check_resource(launch: LaunchData) -> PublishedResource:
     return lti11.usable_legacy_resource(launch.resource_id or 0)
 
 
-def _is_instructor(launch: LaunchData) -> bool:
-    return provisioning.is_instructor_lti11(",".join(launch.roles))
+@dataclass
+class Lti11Arrival:
+    """An LTI 1.1 launch at its checked resource (see `outcome.Arrival`)."""
+
+    launch: LaunchData
+    resource: PublishedResource
+    instructor: bool
+
+    def existing_account(self) -> User | None:
+        return None  # an LTI 1.1 identity has no earlier identity to migrate from
+
+    def create_account(self, *, allowed: bool) -> User:
+        username = lti11_username(_legacy(self.launch)["consumer_key"], self.launch.subject)
+        return provisioning.create_account(issuer=self.launch.issuer, subject=self.launch.subject,
+                                           username=username, profile=legacy_profile(self.launch, username),
+                                           resource=self.resource, registration_id=None, allowed=allowed)
+
+    def refresh(self, user: User) -> None:
+        provisioning.update_profile(user, legacy_profile(self.launch, user.username))
+
+    def record(self, user: User) -> None:
+        record_lti_user(self.launch, self.resource, user)
 
 
-def _create(launch: LaunchData, resource: PublishedResource, allowed: bool) -> User:
-    username = lti11_username(_legacy(launch)["consumer_key"], launch.subject)
-    return provisioning.create_account(issuer=launch.issuer, subject=launch.subject, username=username,
-                                       profile=legacy_profile(launch, username), resource=resource,
-                                       registration_id=None, allowed=allowed)
-
-
-def begin(launch: LaunchData, settings: dict[str, Any]) -> lti_launch.Landing | lti_launch.Prompt:
-    """Limits first, then the bound account, a new one (mode 1) or the Welcome page."""
-    resource = check_resource(launch)
-    instructor = _is_instructor(launch)
-    user = provisioning.bound_user(launch.issuer, launch.subject)
-    if user is not None:
-        provisioning.ensure_can_launch(user)
-    lti_enrolment.check_limits(resource, user.id if user else None)
-    if user is None:
-        mode = provisioning.mode_for(resource, instructor)
-        if mode != PROVISION_AUTO:
-            launch.prompt_mode = mode
-            return lti_launch.Prompt(resource, mode)
-        user = _create(launch, resource, bool(settings["allow_account_creation"]))
-    else:
-        provisioning.update_profile(user, legacy_profile(launch, user.username))
-    lti_enrolment.enrol(user, resource, resource.role_instructor if instructor else resource.role_learner)
-    record_lti_user(launch, resource, user)
-    activity = resource.target == TARGET_ACTIVITY
-    path = f"/activity/{resource.activity_id}" if activity else f"/course/{resource.course_id}"
-    return lti_launch.Landing(user, resource, launch.force_embed or (activity and not instructor), path)
-
-
-def create_account(launch: LaunchData, settings: dict[str, Any]) -> User:
-    """The Welcome page's "Create an account for me" for a legacy launch (mode 2, site allows creation)."""
-    if not provisioning.creation_offered(launch, settings):
-        raise launch_error("account_creation_prohibited", subject=launch.subject)
-    return _create(launch, check_resource(launch), True)
+def arrive(launch: LaunchData) -> Lti11Arrival:
+    """The launch's resource, refused if no longer a usable legacy resource; nothing is written."""
+    return Lti11Arrival(launch, check_resource(launch), provisioning.is_instructor_lti11(",".join(launch.roles)))
 
 
 def record_lti_user(launch: LaunchData, resource: PublishedResource, user: User) -> LtiUser:
@@ -117,17 +101,3 @@ def record_lti_user(launch: LaunchData, resource: PublishedResource, user: User)
             setattr(lti_user, column, value)
     db.session.flush()
     return lti_user
-
-
-def migrated_account(launch: LaunchData) -> User | None:
-    """An unbound LTI 1.3 identity in mode 1, on a platform that proved its LTI 1.1 consumer key (a
-    valid lti1p1 claim), joins the account its LTI 1.1 identity (`urn:lti11:{key}`, claim user_id ?? sub)
-    already has, instead of getting a new one. None when there is no such account."""
-    if launch.is_legacy or not launch.lti1p1:
-        return None
-    legacy_subject = launch.lti1p1.get("user_id") or launch.subject
-    user = provisioning.bound_user(lti11.legacy_issuer(launch.lti1p1["oauth_consumer_key"]), legacy_subject)
-    if user is None:
-        return None
-    provisioning.ensure_can_launch(user)
-    return provisioning.bind_found_account(user, launch.issuer, launch.subject, launch.registration_id)
