@@ -27,9 +27,9 @@ from tests import factories
 from tests.e2e.ags_platform import AgsPlatform
 from tests.e2e.lti_launcher import Browser, LaunchPlatform, LinkSpec
 from tests.e2e.platform_server import PlatformServer
-from tests.helpers import free_port
+from tests.app_process import environment
+from tests.helpers import REPO, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 TEACHER = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"]
 
 
@@ -42,7 +42,7 @@ class Process:
 
     def start(self) -> "Process":
         with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            self.popen = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                           start_new_session=True)
         return self
 
@@ -186,9 +186,8 @@ def build_stack(tmp_path: Path) -> Iterator[Stack]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     app = make_app(tmp_path, COURSEPORT_BASE_URL=base_url)
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "COURSEPORT_BASE_URL": base_url,
-           "COURSEPORT_INSTANCE_PATH": str(tmp_path / "instance"), "COURSEPORT_SECRET_KEY": "load-test-secret",
-           "COURSEPORT_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1", "PYTHONUNBUFFERED": "1"}
+    env = environment(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", base_url,
+                      COURSEPORT_SECRET_KEY="load-test-secret", PYTHONUNBUFFERED="1")
     with app.app_context():
         tool_jwks = keys.jwks()
         db.session.commit()
