@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,10 +163,13 @@ class Stack:
         with self.app.app_context():
             return db.session.execute(db.select(db.func.count()).select_from(model)).scalar_one()
 
-    def scores_by_user(self) -> Counter:
-        """How many distinct scores (user, timestamp) the LMS accepted for each user."""
-        return Counter(user for user, _stamp in {(score.data["userId"], score.data["timestamp"])
-                                                 for score in self.grades.scores()})
+    def grades_by_user(self) -> dict[str, set[float]]:
+        """The grade values the LMS accepted for each user. A score resent after a worker died may arrive again
+        with a newer timestamp (the LMS keeps the latest); what must never happen is a missing or a wrong value."""
+        received: dict[str, set[float]] = {}
+        for score in self.grades.scores():
+            received.setdefault(score.data["userId"], set()).add(score.data["scoreGiven"])
+        return received
 
     def wait_for(self, check: Callable[[], bool], timeout: float, what: str,
                  detail: Callable[[], Any] = lambda: "") -> None:
