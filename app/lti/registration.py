@@ -97,6 +97,23 @@ def tool_urls(login_id: str) -> ToolUrls:
                     canvas_json_url=f"{base}/lti/canvas/{login_id}.json")
 
 
+def tool_description() -> str:
+    return f"Courses and activities published by {current_app.config['SITE_NAME']}"
+
+
+def logo_url() -> str:
+    return f"{base_url()}/static/img/logo.png"
+
+
+def canvas_json_configuration(login_id: str) -> dict[str, Any]:
+    """The Canvas developer key configuration for the registration with `login_id`."""
+    urls = tool_urls(login_id)
+    return canvas_config.json_configuration(
+        title=current_app.config["SITE_NAME"], description=tool_description(), tool_url=urls.tool_url,
+        initiate_login_url=urls.initiate_login_url, jwks_url=urls.jwks_url, deep_linking_url=urls.deep_linking_url,
+        domain=urlsplit(base_url()).netloc, icon_url=logo_url(), scopes=list(SERVICE_SCOPES))
+
+
 def registration_url(token: str) -> str:
     return f"{base_url()}/lti/register?token={token}"
 
@@ -161,7 +178,7 @@ class ToolRegistration(DynamicRegistration):
         return self.site_name
 
     def get_description(self) -> str:
-        return f"Courses and activities published by {self.site_name}"
+        return tool_description()
 
     def get_initiate_login_uri(self) -> str:
         return self.urls.initiate_login_url
@@ -206,7 +223,7 @@ class ToolRegistration(DynamicRegistration):
         return data
 
     def get_logo_uri(self) -> str:
-        return f"{base_url()}/static/img/logo.png"
+        return logo_url()
 
     def get_openid_configuration_endpoint(self) -> str:
         return self.openid_configuration_url
