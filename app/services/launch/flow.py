@@ -14,7 +14,7 @@ from app.lti.legacy.launch import legacy_issuer
 from app.models import Deployment, PlatformRegistration, User
 from app.models.driver_sql import DriverStatement
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
-from app.models.tools import LTI_ADVANTAGE
+from app.models.tools import LTI_ADVANTAGE, TARGET_COURSE
 from app.services.launch import log as launch_log
 from app.services.launch import provisioning
 from app.services.launch import records as launch_records
@@ -59,18 +59,37 @@ _RESOURCE = DriverStatement(
     "(target = 'activity' AND activity_id IS NULL) AS activity_deleted "
     "FROM published_resource WHERE uuid = :uuid AND lti_version = :version",
     result_times=("enrol_start", "enrol_end"))
+# Canvas's course navigation can send only a resource link launch, without custom parameters: it opens the course
+# already linked in the same platform course.
+_LINKED_COURSES = DriverStatement(
+    "SELECT DISTINCT p.uuid FROM resource_link l JOIN lti_context c ON c.id = l.lti_context_id "
+    "JOIN published_resource p ON p.id = l.published_resource_id "
+    "WHERE l.deployment_id = :deployment AND c.deployment_id = :deployment AND c.context_id = :context "
+    "AND p.target = :course AND p.lti_version = :version LIMIT 2")
 _AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
                                 "WHERE published_resource_id = :resource AND registration_id = :registration")
 
 
+def _requested_id(launch: LaunchData) -> str:
+    """The custom `id`; without one, the only Courseport course linked in the launch's context."""
+    if launch.custom_id:
+        return launch.custom_id
+    if launch.context is None:
+        raise launch_error("missing_custom_id")
+    linked = _LINKED_COURSES.rows(deployment=launch.deployment_pk, context=launch.context["id"],
+                                  course=TARGET_COURSE, version=LTI_ADVANTAGE)
+    if len(linked) != 1:
+        raise launch_error("course_not_linked" if not linked else "course_link_ambiguous",
+                           context_id=launch.context["id"], deployment_id=launch.deployment_id)
+    return linked[0][0]
+
+
 def resolve_resource(launch: LaunchData, registration: Any) -> Any:
-    """The custom `id` must name an enabled LTI Advantage resource, with its activity, available to
-    this registration. The log says which condition failed; the user sees one message.
+    """The custom `id` (or the context's one linked course) must name an enabled LTI Advantage resource, with its
+    activity, available to this registration. The log says which condition failed; the user sees one message.
 
     Returns a row with the published_resource columns a launch reads (the same names as the model's)."""
-    custom_id = launch.custom_id
-    if not custom_id:
-        raise launch_error("missing_custom_id")
+    custom_id = _requested_id(launch)
     try:
         key = str(uuid_module.UUID(custom_id))
     except ValueError:
