@@ -11,17 +11,14 @@ from flask_login import current_user, login_user
 
 from app.extensions import login_manager
 from app.models import User
-from app.models.driver_sql import DriverStatement, columns_of
+from app.models.queries.accounts import USER as _USER
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-_USER = DriverStatement(f'SELECT {columns_of(User)} FROM "user" WHERE id = :id')
-
-
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    # Every signed-in request loads its user: one driver-level statement (app/models/driver_sql.py).
+    # Every signed-in request loads its user: one driver-level statement.
     found = _USER.instances(User, id=int(user_id))
     return found[0] if found else None
 

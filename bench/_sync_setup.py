@@ -1,5 +1,6 @@
-"""Shared by bench/grades.py and bench/members.py: a Courseport app on a fresh SQLite file and the test platform
-(tests/e2e/ags_platform.py, built on lti1p3platform) in its own process, so it never shares our CPU time slice."""
+"""Shared by bench/grades.py and bench/members.py: a Courseport app on a fresh SQLite file (or a PostgreSQL
+database) and the test platform (tests/e2e/ags_platform.py, built on lti1p3platform) in its own process, so it
+never shares our CPU time slice."""
 from __future__ import annotations
 
 import json
@@ -20,14 +21,27 @@ from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.lti import keys  # noqa: E402
 from app.models import Deployment, PlatformRegistration  # noqa: E402
+from tests.postgres import PostgresServer  # noqa: E402
 
 
 @contextmanager
-def bench_app() -> Iterator:
-    with tempfile.TemporaryDirectory(prefix="courseport-bench-") as folder:
+def database_url(folder: str, database: str) -> Iterator[str]:
+    """A fresh SQLite file in `folder`, or a database on a throwaway PostgreSQL server (tests/postgres.py)."""
+    if database == "sqlite":
+        yield f"sqlite:///{folder}/bench.sqlite"
+        return
+    server = PostgresServer().start()
+    try:
+        yield server.url(server.create_database(template=None))  # empty: bench_app creates the tables
+    finally:
+        server.stop()
+
+
+@contextmanager
+def bench_app(database: str = "sqlite") -> Iterator:
+    with tempfile.TemporaryDirectory(prefix="courseport-bench-") as folder, database_url(folder, database) as url:
         os.environ["COURSEPORT_INSTANCE_PATH"] = os.path.join(folder, "instance")
-        app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(16),
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite"})
+        app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(16), "SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             db.create_all()
             yield app, Path(folder)

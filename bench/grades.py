@@ -1,7 +1,7 @@
 """Benchmark (not a timed test): push 10,000 changed grades to a local platform endpoint, against a raw keep-alive
 POST loop of 10,000 scores to the same endpoint in the same run.
 
-    .venv/bin/python bench/grades.py [--grades N] [--port P]
+    .venv/bin/python bench/grades.py [--grades N] [--port P] [--database postgresql]
 
 What is timed for Courseport is the worker draining the 10,000 grade-push jobs (claim, read, POST, log, commit,
 each job's outcome its own transaction). The sweep that queues them is timed and printed separately.
@@ -21,7 +21,7 @@ from app.jobs import worker
 from app.lti import service_token
 from app.lti.ags_nrps import AGS_SCOPES_USED
 from app.models import SyncJob
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from tests.helpers import free_port
 from tests.sync_factories import graded_students
 
@@ -47,8 +47,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--grades", type=int, default=10_000)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: a throwaway server of Debian's PostgreSQL 15, started for the run")
     args = parser.parse_args()
-    with bench_app() as (_app, folder), platform_process(folder, args.port or free_port()) as url:
+    with bench_app(args.database) as (_app, folder), platform_process(folder, args.port or free_port()) as url:
         registration = registration_for(url)
         lineitem = f"{url}/contexts/c1/lineitems/1"  # the platform process's one line item
         graded_students(registration, lineitem, args.grades)
@@ -57,7 +59,7 @@ def main() -> None:
 
         raw_before = _raw_loop(lineitem, token, args.grades, 1)
         started = time.perf_counter()
-        queued = sync.queue_grade_pushes()
+        queued = queueing.queue_grade_pushes()
         db.session.commit()
         sweep = time.perf_counter() - started
         started = time.perf_counter()

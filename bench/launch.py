@@ -3,6 +3,7 @@ bare pylti1p3 Flask tool (bench/bare_tool.py), both under gunicorn, driven by th
 
     .venv/bin/python bench/launch.py [--seconds 20] [--rounds 4] [--clients 8] [--workers 4] [--returning]
                                      [--per-request] [--only floor|bare|courseport] [--profile DIR]
+                                     [--database postgresql]
 
 A launch is what a browser does: GET the tool's login URL, follow it to the platform's authentication endpoint
 (the e2e tests' lti1p3platform platform, which signs the id_token), POST the auto-submitted form to the tool,
@@ -21,7 +22,8 @@ server's CPU milliseconds per launch — utime+stime of the gunicorn master and 
 the timed slices only. On a small machine the client and platform share the CPU with the server, so CPU per
 launch is the main figure. `--per-request` also prints each tool's mean CPU milliseconds per request route in
 the timed slices (bench/gunicorn_probe.py); `--profile DIR` runs Courseport's workers under cProfile (one .prof
-per worker).
+per worker). `--database postgresql` serves Courseport from a throwaway PostgreSQL server (tests/postgres.py)
+instead of a SQLite file.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _sync_setup import database_url  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from tests import factories  # noqa: E402
@@ -136,10 +139,10 @@ def _probe(folder: Path, name: str, profile: str | None) -> tuple[list[str], dic
 
 
 def start_courseport(folder: Path, platform: LaunchPlatform, workers: int, probe: bool,
-                     profile: str | None) -> Tool:
+                     profile: str | None, database_url: str) -> Tool:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"COURSEPORT_INSTANCE_PATH": str(folder / "instance"), "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite",
+    env = {"COURSEPORT_INSTANCE_PATH": str(folder / "instance"), "DATABASE_URL": database_url,
            "COURSEPORT_BASE_URL": base}
     os.environ.update(env)
     app = create_app()
@@ -278,10 +281,13 @@ def main() -> None:
                         help="run only this tool (floor: both floors)")
     parser.add_argument("--per-request", action="store_true", help="print CPU ms per request route too")
     parser.add_argument("--profile", metavar="DIR", help="cProfile Courseport's workers into DIR")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: a throwaway server of Debian's PostgreSQL 15, started for the run")
     options = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the platform's request log
 
-    with tempfile.TemporaryDirectory(prefix="courseport-launch-bench-") as folder, PlatformServer() as server:
+    with tempfile.TemporaryDirectory(prefix="courseport-launch-bench-") as folder, PlatformServer() as server, \
+            database_url(folder, options.database) as database:
         platform = LaunchPlatform(server, "")
         tools: list[Tool] = []
         try:
@@ -292,7 +298,8 @@ def main() -> None:
                 tools.append(start_bare(Path(folder), platform, options.workers, options.per_request))
             if options.only in (None, "courseport"):
                 tools.append(start_courseport(Path(folder), platform, options.workers,
-                                              options.per_request or bool(options.profile), options.profile))
+                                              options.per_request or bool(options.profile), options.profile,
+                                              database))
             if options.returning:
                 pool = options.clients * 25
 

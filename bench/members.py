@@ -17,12 +17,12 @@ from _sync_setup import bench_app, peak_rss_mb, platform_process, registration_f
 from app.extensions import db
 from app.jobs import worker
 from app.models import Course, Enrolment, PublishedResource, ResourceLink, SyncJob, User
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from tests.helpers import free_port
 
 
 def _run(resource_id: int) -> tuple[float, dict]:
-    sync.queue_member_syncs(resource_id)
+    queueing.queue_member_syncs(resource_id)
     db.session.commit()
     started = time.perf_counter()
     with worker.pipelined():  # as `lti worker` and `lti sync members` run it

@@ -1,9 +1,13 @@
 """Helpers shared by web, e2e and browser tests."""
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -11,6 +15,15 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def db_upgrade(url: str, instance: Path) -> None:
+    """`flask --app wsgi db upgrade` on the database at `url`, as an operator runs it."""
+    env = {**os.environ, "DATABASE_URL": url, "COURSEPORT_INSTANCE_PATH": str(instance)}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
@@ -74,3 +87,17 @@ class LiveServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
+
+
+REPO = Path(__file__).resolve().parent.parent
+# What processes started by the tests add to their environment: cheap password hashes, and the test platforms'
+# 127.0.0.1 addresses allowed in URLs that arrive in requests.
+TEST_ENVIRONMENT = {"COURSEPORT_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1", "COURSEPORT_ALLOW_PRIVATE_ADDRESSES": "1"}
+
+
+def flask_command(*args: str, database_url: str, instance: Path, **environ: str) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` in its own process, as an admin runs it on the server."""
+    env = {**os.environ, **TEST_ENVIRONMENT, "DATABASE_URL": database_url, "COURSEPORT_INSTANCE_PATH": str(instance),
+           **environ}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)

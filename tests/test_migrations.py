@@ -1,20 +1,11 @@
 """`flask db upgrade` on an empty database must give exactly the models' schema, on SQLite and on PostgreSQL."""
-import os
-import subprocess
-import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from app.extensions import db
-
-
-def _upgrade(url: str, tmp_path) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "COURSEPORT_INSTANCE_PATH": str(tmp_path / "i")}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], env=env,
-                            capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
-    assert result.returncode == 0, result.stderr
+from tests.helpers import db_upgrade
 
 
 def _differences(url: str) -> list:
@@ -52,7 +43,7 @@ def _normalized(predicate: str | None) -> str | None:
 
 def test_upgrade_matches_models(tmp_path, app):
     url = f"sqlite:///{tmp_path / 'migrated.sqlite'}"
-    _upgrade(url, tmp_path)
+    db_upgrade(url, tmp_path / "i")
     assert _differences(url) == []
 
 
@@ -60,7 +51,7 @@ def test_upgrade_matches_models_on_postgresql(tmp_path, postgres_server):
     name = postgres_server.create_database(template=None)
     try:
         url = postgres_server.url(name)
-        _upgrade(url, tmp_path)
+        db_upgrade(url, tmp_path / "i")
         assert _differences(url) == []
         # Alembic's comparison does not look at an index's WHERE clause.
         found = {name: _normalized(where) for name, where in _index_predicates(url, "postgresql").items()}

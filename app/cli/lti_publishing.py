@@ -8,10 +8,11 @@ import click
 from app.cli.output import emit, fail, json_option
 from app.extensions import db
 from app.models import PublishedResource
+from app.services.publishing import listings, publish_values, section_checks
 from app.services.publishing import resources as publishing
 from app.services.courses.content import activity_by_name, course_by_short_name
 from app.services.errors import NotFound
-from app.services.publishing.resources import LTI_VERSIONS, PROVISIONING_KEYWORDS, PROVISIONING_MODES
+from app.services.publishing.publish_values import LTI_VERSIONS, PROVISIONING_KEYWORDS, PROVISIONING_MODES
 
 _PROVISIONING = click.Choice(sorted(PROVISIONING_KEYWORDS, key=PROVISIONING_KEYWORDS.get))
 
@@ -35,7 +36,7 @@ def _describe(resource: PublishedResource, *, with_secret: bool) -> dict[str, An
     else:
         row.update(uuid=resource.uuid, custom_properties=details.custom_properties,
                    available_to=[registration.name for registration in resource.registrations]
-                   if resource.available_to == publishing.AVAILABLE_SELECTED else "All registered platforms")
+                   if resource.available_to == publish_values.AVAILABLE_SELECTED else "All registered platforms")
     return row
 
 
@@ -46,7 +47,7 @@ def _details(resource: PublishedResource) -> dict[str, Any]:
         grade_sync=resource.grade_sync, member_sync=resource.member_sync,
         teacher_provisioning=PROVISIONING_MODES[resource.provisioning_mode_instructor],
         student_provisioning=PROVISIONING_MODES[resource.provisioning_mode_learner],
-        enrolled_users=publishing.enrolled_count(resource))
+        enrolled_users=listings.enrolled_count(resource))
     return row
 
 
@@ -76,19 +77,19 @@ def publish(shortname: str, activity_name: str | None, legacy: bool, name: str, 
             as_json: bool) -> None:
     """Publish a course or one of its activities, printing what a platform admin needs."""
     course = course_by_short_name(shortname)
-    values = publishing.new_values(legacy)
+    values = publish_values.new_values(legacy)
     if activity_name is not None:
         try:
             values.target = str(activity_by_name(course, activity_name).id)
         except NotFound:
-            fail(publishing.MSG_TARGET, as_json, {"target": publishing.MSG_TARGET})
+            fail(section_checks.MSG_TARGET, as_json, {"target": section_checks.MSG_TARGET})
     values.name = name
     values.grade_sync = grade_sync
     values.member_sync = member_sync
     values.provisioning_mode_instructor = PROVISIONING_KEYWORDS[teacher_provisioning]
     values.provisioning_mode_learner = PROVISIONING_KEYWORDS[student_provisioning]
     if available_to:
-        values.available_to = publishing.AVAILABLE_SELECTED
+        values.available_to = publish_values.AVAILABLE_SELECTED
         values.registrations = [part for value in available_to for part in value.split(",")]
     resource = publishing.publish(course, values)
     db.session.commit()
@@ -106,7 +107,7 @@ def published() -> None:
 def list_published(shortname: str | None, as_json: bool) -> None:
     """Every published resource on the site (secrets are not listed)."""
     course_id = course_by_short_name(shortname).id if shortname else None
-    resources = db.session.scalars(publishing.site_resources_query(course_id=course_id)).all()
+    resources = db.session.scalars(listings.site_resources_query(course_id=course_id)).all()
     emit([_describe(resource, with_secret=False) for resource in resources], as_json)
 
 
@@ -151,7 +152,7 @@ def delete(resource_id: int, yes: bool, as_json: bool) -> None:
     resource = _resource(resource_id)
     if not yes:
         name = publishing.resource_display_name(resource)
-        count = publishing.enrolled_count(resource)
+        count = listings.enrolled_count(resource)
         users = (f" All {count} users currently enrolled using this method will be unenrolled. Their accounts "
                  f"and grades are kept." if count else "")
         fail(f'You are about to delete the published resource "{name}".{users} Add --yes to continue.', as_json)

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models import Deployment, PlatformRegistration
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYMENT_PENDING
+from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from app.services.platforms import keys as tool_keys
 
@@ -25,7 +26,7 @@ DEPLOYMENT_LABELS = {DEPLOYMENT_ACTIVE: "Active", DEPLOYMENT_PENDING: "Pending a
 
 def _urls(registration: PlatformRegistration) -> dict[str, Any]:
     urls = tool_urls(registration.login_id)
-    state = platforms.registration_url_state(registration)
+    state = registration_urls.registration_url_state(registration)
     return {"tool_url": urls.tool_url, "initiate_login_url": urls.initiate_login_url, "jwks_url": urls.jwks_url,
             "deep_linking_url": urls.deep_linking_url, "canvas_json_url": urls.canvas_json_url,
             "registration_url": state.url,
@@ -141,9 +142,9 @@ def delete(registration_id: int, yes: bool, as_json: bool) -> None:
 def token(registration_id: int, as_json: bool) -> None:
     """Generate a new Registration URL (the previous one stops working)."""
     registration = platforms.get_registration(registration_id)
-    platforms.issue_registration_token(registration)
+    registration_urls.issue_registration_token(registration)
     db.session.commit()
-    state = platforms.registration_url_state(registration)
+    state = registration_urls.registration_url_state(registration)
     emit({"registration_url": state.url, "expires_at": state.expires_at}, as_json,
          lambda: f"A new registration URL has been generated.\n{state.url}\nSingle use. Expires {state.expires_at}.")
 

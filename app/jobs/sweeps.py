@@ -16,7 +16,7 @@ from app.models import ScheduledRun
 from app.models.base import conflict_insert, utcnow
 from app.services.legacy import outcomes as legacy_outcomes
 from app.services.platforms import maintenance
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from app.services.platforms.settings import lti_setting
 
 GRADE_SWEEP = "grade_sweep"
@@ -36,9 +36,9 @@ def interval(name: str) -> timedelta:
 
 def _body(name: str, resource_id: int | None) -> Callable[[], dict[str, Any]]:
     return {
-        GRADE_SWEEP: lambda: {"queued": sync.queue_grade_pushes(resource_id)
+        GRADE_SWEEP: lambda: {"queued": queueing.queue_grade_pushes(resource_id)
                               + legacy_outcomes.queue_outcome_pushes(resource_id)},
-        MEMBER_SWEEP: lambda: {"queued": sync.queue_member_syncs(resource_id)},
+        MEMBER_SWEEP: lambda: {"queued": queueing.queue_member_syncs(resource_id)},
         KEY_MAINTENANCE: maintenance.key_maintenance,
         CLEANUP: maintenance.cleanup,
     }[name]

@@ -27,8 +27,10 @@ from app.jobs.handlers import HANDLERS, Handler
 from app.jobs.queue import DONE, FAILED, RETRY, JobOutcome, pending_twin, superseded_note
 from app.models import SyncJob
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
 from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
+from app.models.queries.jobs import (
+    CLAIM as _CLAIM, CLAIM_MANY as _CLAIM_MANY, CLAIM_MANY_SKIP_LOCKED as _CLAIM_MANY_SKIP_LOCKED, FINISH as _FINISH,
+)
 
 LOCK = timedelta(minutes=5)
 LOCK_RENEW_AFTER = timedelta(minutes=1)
@@ -154,26 +156,6 @@ def _batches(jobs: list[_Job], room: int) -> list[tuple[str, list[_Job]]]:
         size = HANDLERS[kind].batch_size if kind in HANDLERS else 1
         batches.extend((kind, group[start:start + size]) for start in range(0, len(group), size))
     return batches
-
-
-# Straight on the driver's cursor (app/models/driver_sql.py): an ORM or Core statement costs several times as
-# much in Python before the database sees it.
-_CLAIM_SET = f"UPDATE sync_job SET status = '{JOB_RUNNING}', locked_by = :me, locked_until = :until, updated_at = :now "
-_CLAIM = DriverStatement(_CLAIM_SET + f"WHERE id = :job_id AND status = '{JOB_PENDING}'", times=("until", "now"))
-# A batch in one statement: RETURNING names exactly the rows this UPDATE changed, so each job still goes to
-# the one worker whose statement claimed it.
-_CLAIM_MANY = DriverStatement(_CLAIM_SET + f"WHERE id IN :job_ids AND status = '{JOB_PENDING}' RETURNING id",
-                              times=("until", "now"), expanding=("job_ids",))
-# PostgreSQL: rows another worker holds (its due query or its own claim, not yet committed) are passed over
-# rather than waited for; SQLite has one writer at a time anyway.
-_CLAIM_MANY_SKIP_LOCKED = DriverStatement(
-    _CLAIM_SET + f"WHERE id IN (SELECT id FROM sync_job WHERE id IN :job_ids AND status = '{JOB_PENDING}' "
-    "FOR UPDATE SKIP LOCKED) RETURNING id", times=("until", "now"), expanding=("job_ids",))
-# Run for every job.
-_FINISH = DriverStatement(
-    "UPDATE sync_job SET status = :new_status, finished_at = :now, attempts = :new_attempts, locked_by = NULL, "
-    "locked_until = NULL, last_http_status = :http_status, last_error = :error, result = :new_result, "
-    "updated_at = :now WHERE id = :job_id AND locked_by = :me", times=("now",), json=("new_result",))
 
 
 def claim(job_id: int, me: str, now: datetime | None = None) -> bool:

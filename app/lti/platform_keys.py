@@ -22,7 +22,7 @@ from app.lti import outbound
 from app.lti.errors import launch_error
 from app.models import PlatformKeyset
 from app.models.base import conflict_insert, utcnow
-from app.models.driver_sql import DriverStatement
+from app.models.queries.keys import KEYSET as _KEYSET, KEYSET_TIMES as _KEYSET_TIMES
 
 MIN_TTL = 60
 MAX_TTL = 24 * 3600
@@ -96,11 +96,6 @@ def _remember(registration_id: int, fetched_at: datetime, jwks: dict[str, Any]) 
             del _parsed[stale]
         _parsed[(registration_id, fetched_at)] = entry
     return entry
-
-
-_KEYSET_TIMES = DriverStatement("SELECT fetched_at, expires_at FROM platform_keyset WHERE registration_id = :id",
-                                result_times=("fetched_at", "expires_at"))
-_KEYSET = DriverStatement("SELECT jwks FROM platform_keyset WHERE registration_id = :id", result_json=("jwks",))
 
 
 def _cached(registration: Any) -> dict[str, Any] | None:

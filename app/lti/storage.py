@@ -11,17 +11,9 @@ from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
+from app.models.queries.lti_storage import CONSUME as _CONSUME, GET as _GET, SET as _SET
 
 DEFAULT_LIFETIME = 3600
-
-
-_GET = DriverStatement("SELECT value FROM lti_storage_entry WHERE key = :key AND expires_at > :now",
-                       times=("now",), result_json=("value",))
-_SET = DriverStatement("INSERT INTO lti_storage_entry (key, value, expires_at) VALUES (:key, :value, :expires_at) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-                       times=("expires_at",), json=("value",))
-_CONSUME = DriverStatement("DELETE FROM lti_storage_entry WHERE key = :key AND expires_at > :now", times=("now",))
 
 
 class DbLaunchDataStorage(LaunchDataStorage[Any]):

@@ -3,7 +3,7 @@
 Built fresh for every request, always in "many clients per issuer" mode: Canvas and Brightspace cloud use one
 issuer for every customer, so a registration is identified by (issuer, client ID), never the issuer alone.
 Lookups return plain rows (id, name, issuer, client ID, URLs, status), read with the launch's prepared
-driver-level statements (app/models/driver_sql.py).
+driver-level statements (app/models/queries/platforms.py).
 """
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 
 from app.lti import keys
-from app.models.driver_sql import DriverStatement
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
+from app.models.queries.platforms import (
+    BY_CLIENT as _BY_CLIENT, BY_ISSUER as _BY_ISSUER, BY_LOGIN_ID as _BY_LOGIN_ID, DEPLOYMENT as _DEPLOYMENT,
+)
 
 
 class RegistrationRef(Protocol):
@@ -34,15 +36,6 @@ class RegistrationRef(Protocol):
 class DeploymentRef(Protocol):
     id: int
     deployment_id: str
-
-
-_COLUMNS = ("SELECT id, name, issuer, client_id, login_id, auth_request_url, jwks_url, access_token_url, "
-            "token_audience, status FROM platform_registration ")
-_BY_CLIENT = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND client_id = :client_id AND status = :active")
-_BY_ISSUER = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND status = :active LIMIT 2")
-_BY_LOGIN_ID = DriverStatement(_COLUMNS + "WHERE issuer = :iss AND login_id = :login_id AND status = :active")
-_DEPLOYMENT = DriverStatement("SELECT id, deployment_id FROM deployment WHERE registration_id = :registration_id "
-                              "AND deployment_id = :deployment_id AND status = :active")
 
 
 class ToolRegistration(Registration):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.models.base import TimestampMixin, UTCDateTime, utcnow
+from app.models.base import ProfileMixin, TimestampMixin, UTCDateTime, utcnow
 
 DEFAULT_PASSWORD_HASH_METHOD = "scrypt"
 
@@ -23,7 +23,7 @@ def password_hash_method() -> str:
     return current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else DEFAULT_PASSWORD_HASH_METHOD
 
 
-class User(UserMixin, TimestampMixin, db.Model):
+class User(UserMixin, ProfileMixin, TimestampMixin, db.Model):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,12 +35,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     is_site_admin: Mapped[bool] = mapped_column(default=False)
     auth_method: Mapped[str] = mapped_column(String(10), default=AUTH_MANUAL)
     suspended: Mapped[bool] = mapped_column(default=False)
-    email_visibility: Mapped[int] = mapped_column(default=2)
-    city: Mapped[str] = mapped_column(String(120), default="")
-    country: Mapped[str] = mapped_column(String(2), default="")
-    timezone: Mapped[str] = mapped_column(String(100), default="")
-    lang: Mapped[str] = mapped_column(String(30), default="en")
-    institution: Mapped[str] = mapped_column(String(40), default="")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     identities: Mapped[list["LtiIdentity"]] = relationship(back_populates="user", cascade="all, delete-orphan")

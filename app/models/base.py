@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, Index, event, text
+from sqlalchemy import DateTime, Index, String, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -50,6 +50,18 @@ class TimestampMixin:
     # Callables, not values: a value would be evaluated once at import and shared by every row.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProfileMixin:
+    """The profile columns of an account, and of a published resource's user default values (what it gives the
+    accounts it creates): declared once, so the two cannot drift apart."""
+
+    email_visibility: Mapped[int] = mapped_column(default=2)
+    city: Mapped[str] = mapped_column(String(120), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    timezone: Mapped[str] = mapped_column(String(100), default="")
+    lang: Mapped[str] = mapped_column(String(30), default="en")
+    institution: Mapped[str] = mapped_column(String(40), default="")
 
 
 @event.listens_for(Engine, "connect")

@@ -9,13 +9,19 @@ written once with `:name` parameters and turned into the driver's own placeholde
 parameters and result columns go through the same SQLAlchemy column types the models use (UTC datetimes, JSON,
 numerics, booleans), so what lands in the database, and what comes back, is what the ORM would have written and
 read. `instances` turns rows into ordinary persistent model instances. Everything runs in the session's current
-transaction; the caller commits as usual. No SQLAlchemy events or echo see these statements. The SQL is the
-common subset of SQLite and PostgreSQL (UPSERT, RETURNING).
+transaction, after the session's pending changes are flushed as an ORM query would (see `_connection`); the
+caller commits as usual. No SQLAlchemy events or echo see these statements. The SQL is the common subset of SQLite
+and PostgreSQL (UPSERT, RETURNING).
+
+Every statement is written in a module of `app.models.queries` and joins `STATEMENTS` when it is built, so a test
+can prepare each one against the migrated schema of every database the application supports.
 """
 from __future__ import annotations
 
 import operator
 import re
+import sys
+import weakref
 from collections import namedtuple
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
@@ -64,12 +70,22 @@ _CONNECTION = "driver_sql.connection"
 
 
 def _connection() -> Any:
-    """The session's connection in its current transaction. Kept in the session's info from the transaction's
-    start to its end: asking the session each time costs more than most of these statements."""
-    info = db.session.info
-    connection = info.get(_CONNECTION)
+    """The session's connection in its current transaction, once the session's pending changes are flushed.
+
+    The flush is the ORM's autoflush: without it a statement would read a row as it was before a change the
+    program already made in this transaction (a setting just saved would read back its old value), and a write
+    could reference a row that is not inserted yet. As for an ORM query, a `with session.no_autoflush:` block
+    skips it. Inside a flush (an ORM event hook) the pending changes are half-written, so there a statement is
+    refused: flush() raises "Session is already flushing" rather than let it read that state.
+
+    The connection is kept in the session's info from the transaction's start to its end: asking the session
+    each time costs more than most of these statements."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # nothing to do, and cheap, when the session is clean
+    connection = session.info.get(_CONNECTION)
     if connection is None:
-        connection = db.session.connection()  # begins the transaction, so _remember_connection stores it
+        connection = session.connection()  # begins the transaction, so _remember_connection stores it
     return connection
 
 
@@ -97,14 +113,31 @@ def _cursor_execute(sql: str, args: Any, *, many: bool = False, connection: Any 
     return cursor
 
 
+# Every statement built, weakly held: tests prepare them all against each supported database.
+STATEMENTS: "weakref.WeakSet[DriverStatement]" = weakref.WeakSet()
+
+_EXPLAIN = {"sqlite": "EXPLAIN QUERY PLAN "}
+
+
+class EmptyInList(ValueError):
+    """An expanding parameter was given no values: `IN ()` is not SQL (PostgreSQL rejects it, SQLite reads it as
+    matching nothing), so callers skip the statement when they have nothing to match."""
+
+
 class DriverStatement:
     """One statement. `times`, `json` and `numbers` name the parameters that need the models' column types;
     `expanding` names list parameters, written `IN :name` in the SQL (a non-empty list); `result_times` and
-    `result_json` name result columns that `first`, `all` and `scalar` convert the same way."""
+    `result_json` name result columns that `first`, `all` and `scalar` convert the same way. `dialect` names the
+    one database whose SQL this is (None: the common subset, for every database). `module` is the module that
+    built it (as for namedtuple: the caller's)."""
 
     def __init__(self, sql: str, *, times: tuple[str, ...] = (), json: tuple[str, ...] = (),
                  numbers: tuple[str, ...] = (), expanding: tuple[str, ...] = (),
-                 result_times: tuple[str, ...] = (), result_json: tuple[str, ...] = ()) -> None:
+                 result_times: tuple[str, ...] = (), result_json: tuple[str, ...] = (),
+                 dialect: str | None = None) -> None:
+        self.dialect = dialect
+        self.module: str = sys._getframe(1).f_globals.get("__name__", "")
+        STATEMENTS.add(self)
         self.sql = sql
         self.types: dict[str, TypeEngine] = {**{name: UTCDateTime() for name in times},
                                              **{name: JSON() for name in json},
@@ -148,6 +181,9 @@ class DriverStatement:
         for name in self.names:
             value = params[name]
             if name in self.expanding:
+                if not value:
+                    raise EmptyInList(f"IN :{name} was given an empty list ({self.module}: {self.sql[:60]}…); "
+                                      "`IN ()` is not SQL: skip the statement when there is nothing to match")
                 sizes.append(len(value))
                 values.extend(value)
             else:
@@ -228,6 +264,16 @@ class DriverStatement:
         """`rows` with the expanding parameter `name` given IN_CHUNK values at a time."""
         for start in range(0, len(values), IN_CHUNK):
             yield from self.rows(**params, **{name: list(values[start:start + IN_CHUNK])})
+
+    def plan(self, **params: Any) -> list[tuple]:
+        """The database's query plan for these parameters (EXPLAIN, nothing runs): shows which indexes a statement
+        uses, and prepares it against the schema, which is how tests check every statement on every database."""
+        connection, sql, args = self._bind(params)
+        cursor = _cursor_execute(_EXPLAIN.get(connection.dialect.name, "EXPLAIN ") + sql, args, connection=connection)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def columns_of(model: type, alias: str | None = None) -> str:

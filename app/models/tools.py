@@ -7,7 +7,7 @@ from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import TimestampMixin, UTCDateTime
+from app.models.base import ProfileMixin, TimestampMixin, UTCDateTime
 
 LTI_ADVANTAGE = "1.3"
 LTI_LEGACY = "legacy"
@@ -28,7 +28,7 @@ published_resource_registration = Table(
 )
 
 
-class PublishedResource(TimestampMixin, db.Model):
+class PublishedResource(ProfileMixin, TimestampMixin, db.Model):
     __tablename__ = "published_resource"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,12 +55,6 @@ class PublishedResource(TimestampMixin, db.Model):
     grade_sync_completion: Mapped[bool] = mapped_column(default=False)
     member_sync: Mapped[bool] = mapped_column(default=True)
     member_sync_mode: Mapped[int] = mapped_column(default=MEMBER_SYNC_ENROL_UNENROL)
-    email_visibility: Mapped[int] = mapped_column(default=2)
-    city: Mapped[str] = mapped_column(String(120), default="")
-    country: Mapped[str] = mapped_column(String(2), default="")
-    timezone: Mapped[str] = mapped_column(String(100), default="")
-    lang: Mapped[str] = mapped_column(String(30), default="en")
-    institution: Mapped[str] = mapped_column(String(40), default="")
 
     course = relationship("Course")
     activity = relationship("Activity")

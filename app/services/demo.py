@@ -13,6 +13,7 @@ from app.services.courses import content as courses
 from app.services.courses import enrolments
 from app.services.courses import gradebook
 from app.services.publishing import resources as publishing
+from app.services.publishing import publish_values
 from app.services.courses import quiz
 from app.services.accounts.users import create_user
 
@@ -116,7 +117,7 @@ def _seed_course(short_name: str, full_name: str, teacher: User, noneditor: User
                                    grader=teacher)
     published = []
     if short_name == COURSES[0][0]:  # LTI Advantage publications of the course and of its quiz
-        published = [publishing.publish(course, replace(publishing.new_values(), target=target)).id
+        published = [publishing.publish(course, replace(publish_values.new_values(), target=target)).id
                      for target in ("course", str(quiz_activity.id))]
     return {"id": course.id, "short_name": course.short_name, "full_name": course.full_name,
             "activities": {"page": page.id, "quiz": quiz_activity.id, "assignment": assignment.id},

@@ -59,19 +59,23 @@ def changed_tables(before: dict[str, int], after: dict[str, int]) -> set[str]:
     return {name for name in before if before[name] != after[name]}
 
 
+def build_world(live: Any, platform: LaunchPlatform) -> World:
+    """The registration, course, activity and resources in the database of `live` (anything with `url` and the
+    Flask `app` whose database the tool uses)."""
+    with live.app.app_context():
+        registration = factories.make_registration(
+            "Test LMS", issuer=platform.issuer, client_id=platform.client_id,
+            auth_request_url=platform.auth_url, jwks_url=platform.jwks_url,
+            access_token_url=f"{platform.server.url}/token")
+        course = factories.make_course("BIO101", "Biology")
+        activity = factories.make_activity(course, "page", "Cells", content_html="<p>Cells are small.</p>")
+        course_resource = factories.make_resource(course)
+        activity_resource = factories.make_resource(course, activity)
+        return World(live, platform, registration.id, course.id, activity.id, course_resource.uuid,
+                     activity_resource.uuid, course_resource.id, activity_resource.id)
+
+
 @pytest.fixture
 def world(live_server) -> Iterator[World]:
     with PlatformServer() as server:
-        platform = LaunchPlatform(server, live_server.url)
-        with live_server.app.app_context():
-            registration = factories.make_registration(
-                "Test LMS", issuer=platform.issuer, client_id=platform.client_id,
-                auth_request_url=platform.auth_url, jwks_url=platform.jwks_url,
-                access_token_url=f"{server.url}/token")
-            course = factories.make_course("BIO101", "Biology")
-            activity = factories.make_activity(course, "page", "Cells", content_html="<p>Cells are small.</p>")
-            course_resource = factories.make_resource(course)
-            activity_resource = factories.make_resource(course, activity)
-            world = World(live_server, platform, registration.id, course.id, activity.id, course_resource.uuid,
-                          activity_resource.uuid, course_resource.id, activity_resource.id)
-        yield world
+        yield build_world(live_server, LaunchPlatform(server, live_server.url))

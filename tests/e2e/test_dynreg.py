@@ -18,6 +18,7 @@ from app.lti import registration as lti_registration
 from app.lti import service_token
 from app.models import Deployment, LaunchLog, PlatformRegistration, RegistrationToken
 from app.models.base import utcnow
+from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from tests.e2e.platform_server import PlatformServer
 from tests.factories import make_registration
@@ -48,7 +49,7 @@ def draft(live_server):
         db.session.commit()
         token = db.session.execute(db.select(RegistrationToken)).scalar_one()
         return SimpleNamespace(id=registration.id, login_id=registration.login_id, token=token.token,
-                               url=platforms.registration_url_state(registration).url)
+                               url=registration_urls.registration_url_state(registration).url)
 
 
 def open_registration(url: str) -> requests.Response:

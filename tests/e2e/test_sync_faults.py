@@ -17,7 +17,7 @@ from app.extensions import db
 from app.jobs import queue, worker
 from app.models import GradeSyncLog, SyncJob
 from app.models.base import utcnow
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from tests.sync_factories import grade_scene, platform  # noqa: F401 (fixture)
 
 
@@ -160,7 +160,7 @@ def test_a_platform_down_for_a_long_time_loses_no_grade(app, platform):
     assert [(job.status, job.attempts) for job in jobs] == [("failed", 12)] * 3  # visible, not dropped
 
     platform.faults.clear()
-    assert sync.queue_grade_pushes() == 3  # the next sweep queues fresh jobs for every unsent grade
+    assert queueing.queue_grade_pushes() == 3  # the next sweep queues fresh jobs for every unsent grade
     db.session.commit()
     worker.run_due()
     assert sorted(_given(platform)) == [1.0, 2.0, 3.0]

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.jobs import worker
 from app.jobs.queue import GRADE_PUSH
 from app.models import ActivityCompletion, Grade, GradeSyncLog, LtiUserResourceLink, ResourceLink, SyncJob
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from app.services.courses.completion import mark_complete
 from tests.e2e.ags_platform import LINEITEM_READONLY, SCORE
 from tests.factories import make_activity
@@ -152,10 +152,10 @@ def test_unchanged_grades_are_not_resent(app, platform):
     scene.grade(scene.students[0], "8")
     worker.run_due()
     scene.grade(scene.students[0], "8")  # same value: no change, no job
-    assert sync.queue_grade_pushes() == 0  # the sweep finds nothing that differs
+    assert queueing.queue_grade_pushes() == 0  # the sweep finds nothing that differs
     assert worker.run_due().processed == 0
 
-    sync.queue_grade_pushes(scene.resource.id, everything=True)  # "Sync grades now" looks at everyone
+    queueing.queue_grade_pushes(scene.resource.id, everything=True)  # "Sync grades now" looks at everyone
     db.session.commit()
     worker.run_due()
     assert len(platform.scores()) == 1
@@ -203,7 +203,7 @@ def test_the_completion_gate_holds_grades_until_the_course_is_completed(app, pla
 
     mark_complete(page, student)
     db.session.commit()
-    assert sync.queue_grade_pushes() == 1  # the sweep re-evaluates the gate
+    assert queueing.queue_grade_pushes() == 1  # the sweep re-evaluates the gate
     db.session.commit()
     worker.run_due()
     assert [s.data["scoreGiven"] for s in platform.scores()] == [90.0]
@@ -217,7 +217,7 @@ def test_the_activity_gate_and_the_skip_messages(app, platform):
     grade = Grade(activity_id=scene.assignment.id, user_id=student.id, value=Decimal("4"))
     db.session.add(grade)
     db.session.commit()
-    sync.queue_grade_pushes(scene.resource.id, everything=True)
+    queueing.queue_grade_pushes(scene.resource.id, everything=True)
     db.session.commit()
     worker.run_due()
     assert "Skipping - Activity not completed" in [log.message for log in _logs(scene.resource.id)]

@@ -13,7 +13,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.tools import MEMBER_SYNC_ENROL, MEMBER_SYNC_UNENROL
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from app.services.platforms.settings import save_lti_settings
 from tests.e2e.ags_platform import MEMBERSHIPS, AgsPlatform, member
 from tests.factories import enrol, make_activity, make_course, make_resource, make_user
@@ -39,7 +39,7 @@ def _scene(platform: AgsPlatform, activity: bool = False, **settings) -> Scene:
 
 
 def _run(resource: PublishedResource) -> SyncJob:
-    assert sync.queue_member_syncs(resource.id) == 1
+    assert queueing.queue_member_syncs(resource.id) == 1
     db.session.commit()
     worker.run_due()
     db.session.expire_all()

@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event, inspect, select
+from sqlalchemy.exc import InvalidRequestError
 
 from app.extensions import db
 from app.models import Course, User
@@ -141,3 +143,69 @@ def test_the_per_page_role_cache_forgets_roles_changed_by_write_statements(app):
 
     db.session.execute(update(RoleAssignment).where(RoleAssignment.user_id == user.id).values(role="teacher"))
     assert permissions.course_role(user, course.id) == "teacher"
+
+
+@BOTH_DATABASES
+def test_a_raw_read_sees_pending_orm_changes(app):
+    """Like an ORM query, a statement on the driver's cursor first flushes what the session holds: a setting
+    changed or added in this transaction is read back with its new value, not the stored one."""
+    from app.models import SiteSetting
+    from app.services.platforms.settings import lti_settings
+
+    db.session.add(SiteSetting(key="lti.clock_leeway", value=5))
+    db.session.commit()
+    db.session.execute(select(SiteSetting).where(SiteSetting.key == "lti.clock_leeway")).scalar_one().value = 7
+    db.session.add(SiteSetting(key="lti.allow_account_creation", value=False))
+
+    settings = lti_settings()
+
+    assert settings["clock_leeway"] == 7 and settings["allow_account_creation"] is False
+
+
+def test_a_no_autoflush_block_is_honoured_and_a_flush_hook_is_refused(app):
+    """`no_autoflush` means what it means for ORM queries; inside a flush the pending rows are half-written, so a
+    statement there is refused instead of reading them as they were."""
+    user = factories.make_user("fay")
+    user.first_name = "Pending"
+    with db.session.no_autoflush:
+        assert _TIMES.first(id=user.id).username == "fay"
+        assert db.session.dirty
+    db.session.rollback()
+
+    def read_in_flush(session, *_):
+        _TIMES.first(id=user.id)
+
+    event.listen(db.session(), "before_flush", read_in_flush)
+    try:
+        user.first_name = "Flushing"
+        with pytest.raises(InvalidRequestError, match="already flushing"):
+            db.session.flush()
+    finally:
+        event.remove(db.session(), "before_flush", read_in_flush)
+
+
+@BOTH_DATABASES
+def test_an_empty_in_list_is_refused_by_name(app):
+    """`IN ()` is not SQL (PostgreSQL rejects it; SQLite quietly matches nothing): callers skip the statement."""
+    with pytest.raises(ValueError, match="IN :ids was given an empty list"):
+        _COURSES.instances(Course, ids=[])
+
+
+def test_the_role_cache_keeps_what_it_read_after_the_flush_its_statement_made(app, monkeypatch):
+    """The roles statement flushes pending changes first, which empties the cache: what it read must still be
+    kept for the rest of the page."""
+    from app.services.courses import permissions
+
+    course, user = factories.make_course("R2"), factories.make_user("ray")
+    factories.enrol(user, course, "teacher")
+    reads = []
+    read_roles = permissions._ROLES.all
+    monkeypatch.setattr(permissions._ROLES, "all", lambda **params: reads.append(params) or read_roles(**params))
+    course_id, _loaded = course.id, user.id  # nothing left for an ORM load (and its autoflush) to read
+    user.first_name = "Pending"
+    assert db.session.dirty
+
+    assert permissions.course_role(user, course_id) == "teacher"
+    assert not db.session.dirty
+    assert permissions.course_role(user, course_id) == "teacher"
+    assert len(reads) == 1

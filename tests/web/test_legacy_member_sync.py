@@ -8,7 +8,7 @@ import pytest
 from app.extensions import db
 from app.jobs.worker import run_due
 from app.models import Enrolment, Lti11Consumer, LtiIdentity, LtiUser, RoleAssignment, SyncJob, User
-from app.services.sync import grades as sync
+from app.services.sync import queueing
 from app.services.legacy.launch import lti11_username
 from tests import factories
 from tests.e2e.legacy_consumer import lti11_members_xml
@@ -40,7 +40,7 @@ def world(app, consumer):
 
 
 def _sync(resource) -> SyncJob:
-    assert sync.queue_member_syncs(resource.id) == 1
+    assert queueing.queue_member_syncs(resource.id) == 1
     db.session.commit()
     run_due()
     db.session.expire_all()

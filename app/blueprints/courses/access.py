@@ -5,11 +5,7 @@ from flask import abort, request
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Activity, Course
-from app.models.driver_sql import DriverStatement, columns_of
-
-# Every course and activity page loads these first: driver-level statements (app/models/driver_sql.py).
-_COURSE = DriverStatement(f"SELECT {columns_of(Course)} FROM course WHERE id = :id")
-_ACTIVITY = DriverStatement(f"SELECT {columns_of(Activity)} FROM activity WHERE id = :id")
+from app.models.queries.courses import ACTIVITY as _ACTIVITY, COURSE as _COURSE
 
 
 def get_course(course_id: int) -> Course:

@@ -10,9 +10,8 @@ from app.lti.registration import is_http_url
 from app.security import allow_framing
 from app.services.errors import NotFound
 from app.services.launch import log as launch_log
-from app.services.platforms import canvas
-from app.services.platforms import registrations as platforms
-from app.services.platforms.registrations import DynamicRegistrationFailed
+from app.services.platforms import canvas, dynamic_registration
+from app.services.platforms.dynamic_registration import DynamicRegistrationFailed
 from app.web import launch_pages
 
 bp = Blueprint("dynreg", __name__)
@@ -53,7 +52,7 @@ def register():
     _allow_platform_window(openid_configuration)
     attempt = launch_pages.attempt()
     try:
-        registration, deployment = platforms.complete_dynamic_registration(
+        registration, deployment = dynamic_registration.complete_dynamic_registration(
             request.args.get("token"), openid_configuration, request.args.get("registration_token"))
     except DynamicRegistrationFailed as error:
         db.session.rollback()  # the draft and its token stay exactly as they were

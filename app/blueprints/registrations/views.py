@@ -11,6 +11,7 @@ from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYMENT_PENDING
 from app.security import admin_required
+from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from app.services.platforms import keys as tool_keys
 from app.services.errors import ServiceError, ValidationErrors
@@ -82,7 +83,7 @@ def view(registration_id: int):
     return render_template(
         "registrations/view.html", title="Edit registration", registration=registration, active_tab=tab,
         tabs=[(key, label, _view_url(registration, key)) for key, label in TABS], guides=GUIDES,
-        urls=tool_urls(registration.login_id), url_state=platforms.registration_url_state(registration),
+        urls=tool_urls(registration.login_id), url_state=registration_urls.registration_url_state(registration),
         active_deployments=platforms.deployments(registration, DEPLOYMENT_ACTIVE),
         pending_deployments=platforms.deployments(registration, DEPLOYMENT_PENDING),
         ignored_deployments=platforms.deployments(registration, DEPLOYMENT_IGNORED),
@@ -137,7 +138,7 @@ def delete(registration_id: int):
 def regenerate_token(registration_id: int):
     registration = _registration(registration_id)
     try:
-        platforms.issue_registration_token(registration)
+        registration_urls.issue_registration_token(registration)
     except ServiceError as error:
         flash(error.message, "warning")
     else:
@@ -239,7 +240,7 @@ def guide(registration_id: int, lms: str):
     registration = _registration(registration_id)
     if lms not in GUIDES:
         abort(404)
-    url_state = platforms.registration_url_state(registration)
+    url_state = registration_urls.registration_url_state(registration)
     return render_template(f"registrations/guides/{lms}.html", title=f"Setup guide: {GUIDES[lms]}",
                            lms_name=GUIDES[lms], registration=registration, urls=tool_urls(registration.login_id),
                            url_state=url_state,

@@ -16,8 +16,8 @@ from app.models import Course, PublishedResource, SyncJob
 from app.security import admin_required
 from app.services.legacy import outcomes as legacy_outcomes
 from app.services.publishing import resources as publishing
-from app.services.sync import grades as sync
 from app.services.sync import jobs as sync_jobs
+from app.services.sync import queueing
 from app.services.sync import status as sync_status
 from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.courses.permissions import can_manage_course, can_view_staff_pages
@@ -103,7 +103,7 @@ def status_page(course_id: int, resource_id: int):
 @login_required
 def sync_grades_now(course_id: int, resource_id: int):
     course, resource = _course_resource(course_id, resource_id, manage=True)
-    sync.queue_grade_pushes(resource.id, everything=True)
+    queueing.queue_grade_pushes(resource.id, everything=True)
     legacy_outcomes.queue_outcome_pushes(resource.id, everything=True)  # each queues only its own LTI version
     db.session.commit()
     flash("Grade synchronisation queued.", "success")
@@ -114,7 +114,7 @@ def sync_grades_now(course_id: int, resource_id: int):
 @login_required
 def sync_members_now(course_id: int, resource_id: int):
     course, resource = _course_resource(course_id, resource_id, manage=True)
-    sync.queue_member_syncs(resource.id)
+    queueing.queue_member_syncs(resource.id)
     db.session.commit()
     flash("User synchronisation queued.", "success")
     return redirect(_status_url(course, resource))

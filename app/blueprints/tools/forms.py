@@ -16,7 +16,7 @@ from app.models import Activity, PlatformRegistration
 from app.models.courses import ROLE_LABELS
 from app.services.accounts.countries import COUNTRIES
 from app.services.accounts.profile import EMAIL_VISIBILITY, LANGUAGES, server_timezone, timezones
-from app.services.publishing.resources import (
+from app.services.publishing.publish_values import (
     AVAILABLE_ALL, AVAILABLE_SELECTED, DURATION_UNITS, LTI_VERSIONS, MEMBER_SYNC_MODES, PROVISIONING_MODES,
     PublishValues,
 )

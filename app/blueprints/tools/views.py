@@ -11,10 +11,11 @@ from app.blueprints.tools.forms import PublishForm, form_data
 from app.extensions import db
 from app.models import Course, PublishedResource
 from app.security import admin_required
+from app.services.publishing import listings, publish_values
 from app.services.publishing import resources as publishing
 from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.courses.permissions import can_manage_course, can_view_staff_pages
-from app.services.publishing.resources import LTI_VERSIONS, PublishValues
+from app.services.publishing.publish_values import LTI_VERSIONS, PublishValues
 from app.templating import viewer_zone
 
 bp = Blueprint("tools", __name__)
@@ -51,14 +52,14 @@ def course_tools(course_id: int):
     """The LTI Advantage tab, or the Legacy tab with `?tab=legacy`: what platform admins need to paste."""
     course = _course(course_id, manage=False)
     legacy = request.args.get("tab") == "legacy"
-    page = db.paginate(publishing.course_resources_query(course, legacy), per_page=publishing.PER_PAGE,
+    page = db.paginate(listings.course_resources_query(course, legacy), per_page=listings.PER_PAGE,
                        error_out=False)
     resources = list(page.items)
     return render_template(
         "tools/course_tools.html", title=f"Course: {course.full_name}", course=course, legacy=legacy, page=page,
         rows=[{"resource": resource, "name": publishing.resource_display_name(resource),
                "details": publishing.launch_details(resource)} for resource in resources],
-        sync=publishing.sync_states(resources),
+        sync=listings.sync_states(resources),
         can_manage=can_manage_course(current_user, course),
         breadcrumbs=_course_crumbs(course))
 
@@ -67,7 +68,7 @@ def _publish_form(course: Course, resource: PublishedResource | None, initial: P
     """The form for a new or existing resource; Cancel and the breadcrumb return to the tab it came from."""
     zone = viewer_zone()
     form = PublishForm(data=form_data(initial, zone))
-    form.set_choices(course.activities, publishing.registration_choices(),
+    form.set_choices(course.activities, listings.registration_choices(),
                      activity_deleted=resource is not None and resource.activity_deleted)
     status = 200
     if form.is_submitted():
@@ -99,7 +100,7 @@ def _publish_form(course: Course, resource: PublishedResource | None, initial: P
 def new_resource(course_id: int):
     course = _course(course_id, manage=True)
     legacy = request.args.get("legacy") == "1"
-    return _publish_form(course, None, publishing.new_values(legacy), legacy)
+    return _publish_form(course, None, publish_values.new_values(legacy), legacy)
 
 
 @bp.route("/course/<int:course_id>/lti/<int:resource_id>/edit", methods=["GET", "POST"])
@@ -107,7 +108,7 @@ def new_resource(course_id: int):
 def edit_resource(course_id: int, resource_id: int):
     course = _course(course_id, manage=True)
     resource = _resource(course, resource_id)
-    return _publish_form(course, resource, publishing.values_from_resource(resource), resource.is_legacy)
+    return _publish_form(course, resource, publish_values.values_from_resource(resource), resource.is_legacy)
 
 
 def _toggle(course_id: int, resource_id: int, enabled: bool):
@@ -149,7 +150,7 @@ def delete_resource(course_id: int, resource_id: int):
         return redirect(back)
     return render_template(
         "tools/delete.html", title="Delete published resource", course=course, resource=resource,
-        name=publishing.resource_display_name(resource), enrolled=publishing.enrolled_count(resource),
+        name=publishing.resource_display_name(resource), enrolled=listings.enrolled_count(resource),
         cancel_url=back, breadcrumbs=_course_crumbs(course, ("Delete", None), legacy=resource.is_legacy))
 
 
@@ -165,15 +166,15 @@ def admin_published():
         "status": request.args.get("status", "") if request.args.get("status") in STATUS_FILTERS else "",
         "course": request.args.get("course", type=int) or "",
     }
-    query = publishing.site_resources_query(lti_version=filters["version"] or None,
+    query = listings.site_resources_query(lti_version=filters["version"] or None,
                                             enabled=STATUS_FILTERS.get(filters["status"]),
                                             course_id=filters["course"] or None)
-    page = db.paginate(query, per_page=publishing.PER_PAGE, error_out=False)
+    page = db.paginate(query, per_page=listings.PER_PAGE, error_out=False)
     resources = list(page.items)
     return render_template(
         "tools/admin_published.html", title="Published resources", page=page, filters=filters,
         rows=[{"resource": resource, "name": publishing.resource_display_name(resource)} for resource in resources],
-        users=publishing.enrolled_counts(resources), last_launch=publishing.last_launches(resources),
+        users=listings.enrolled_counts(resources), last_launch=listings.last_launches(resources),
         courses=db.session.scalars(db.select(Course).order_by(Course.full_name)).all(),
         versions=LTI_VERSIONS,
         lti_nav_active="Published resources",

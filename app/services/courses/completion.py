@@ -4,11 +4,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import Activity, ActivityCompletion, Course, User
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
-
-_COMPLETE = DriverStatement(
-    "INSERT INTO activity_completion (activity_id, user_id, completed_at, created_at, updated_at) "
-    "VALUES (:activity, :user, :now, :now, :now) ON CONFLICT (activity_id, user_id) DO NOTHING", times=("now",))
+from app.models.queries.courses import COMPLETE as _COMPLETE
 
 
 def mark_complete(activity: Activity, user: User) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from app.extensions import db
 from app.models import Activity, Course, User
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
-from app.models.driver_sql import DriverStatement
+from app.models.queries.courses import ROLES as _ROLES
 
 _RANK = {ROLE_TEACHER: 3, ROLE_NONEDITING: 2, ROLE_STUDENT: 1}
 
@@ -18,7 +18,6 @@ def _best(roles: list[str]) -> str | None:
     return max(roles, key=_RANK.__getitem__) if roles else None
 
 
-_ROLES = DriverStatement("SELECT activity_id, role FROM role_assignment WHERE user_id = :user AND course_id = :course")
 _CACHE_KEY = "course_roles"
 
 
@@ -26,11 +25,13 @@ def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
     """Every role the user holds in the course, (activity_id or None, role): one query per page, however many
     checks it makes (an activity page makes four). Kept in the session's info until its next flush, write
     statement, commit or rollback; writers on the driver's cursor (app/models/driver_sql.py) call `forget_roles`."""
-    cache = db.session.info.setdefault(_CACHE_KEY, {})
     key = (user_id, course_id)
-    if key not in cache:
-        cache[key] = _ROLES.all(user=user_id, course=course_id)
-    return cache[key]
+    cached = db.session.info.get(_CACHE_KEY, {}).get(key)
+    if cached is None:
+        # Read before the cache is taken: the statement's flush may empty it.
+        cached = _ROLES.all(user=user_id, course=course_id)
+        db.session.info.setdefault(_CACHE_KEY, {})[key] = cached
+    return cached
 
 
 def forget_roles(session: Session | None = None, *_: Any) -> None:

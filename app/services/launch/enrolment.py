@@ -8,23 +8,11 @@ from datetime import datetime, timedelta
 from app.lti.errors import launch_error
 from app.models import PublishedResource, User
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
+from app.models.queries.enrolment import (
+    CHANGE_ROLE as _CHANGE_ROLE, COUNT as _COUNT, CURRENT as _CURRENT, ENROL as _ENROL, ROLE as _ROLE,
+)
 from app.models.tools import TARGET_ACTIVITY
 from app.services.courses import permissions
-
-_CURRENT = DriverStatement(
-    "SELECT e.id AS enrolment_id, e.time_end, r.id AS role_id, r.role, r.activity_id FROM enrolment e "
-    "LEFT JOIN role_assignment r ON r.enrolment_id = e.id "
-    "WHERE e.published_resource_id = :resource AND e.user_id = :user", result_times=("time_end",))
-_COUNT = DriverStatement("SELECT count(*) FROM enrolment WHERE published_resource_id = :resource")
-_ENROL = DriverStatement(
-    "INSERT INTO enrolment (course_id, user_id, published_resource_id, time_start, time_end, created_at, "
-    "updated_at) VALUES (:course, :user, :resource, :now, :end, :now, :now) RETURNING id", times=("now", "end"))
-_ROLE = DriverStatement(
-    "INSERT INTO role_assignment (enrolment_id, user_id, course_id, activity_id, role, created_at, updated_at) "
-    "VALUES (:enrolment, :user, :course, :activity, :role, :now, :now)", times=("now",))
-_CHANGE_ROLE = DriverStatement("UPDATE role_assignment SET role = :role, activity_id = :activity, updated_at = :now "
-                               "WHERE id = :id", times=("now",))
 
 
 @dataclass

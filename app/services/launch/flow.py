@@ -12,22 +12,16 @@ from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
 from app.lti.legacy.launch import legacy_issuer
 from app.models import Deployment, PlatformRegistration, User
-from app.models.driver_sql import DriverStatement
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
+from app.models.queries.launch import (
+    AVAILABLE_TO as _AVAILABLE_TO, LINKED_COURSES as _LINKED_COURSES, RESOURCE as _RESOURCE, USABLE as _USABLE,
+)
 from app.models.tools import LTI_ADVANTAGE, TARGET_COURSE
 from app.services.launch import log as launch_log
 from app.services.launch import provisioning
 from app.services.launch import records as launch_records
 from app.services.platforms import registrations as platforms
 from app.services.platforms.settings import UNKNOWN_DEPLOYMENT_HOLD
-
-
-_USABLE = DriverStatement(
-    "SELECT r.id, r.name, r.issuer, r.client_id, r.status, r.frame_origins, r.last_launch_at, "
-    "d.status AS deployment_status, d.last_seen_at AS deployment_seen_at "
-    "FROM platform_registration r LEFT JOIN deployment d ON d.id = :deployment AND d.registration_id = r.id "
-    "WHERE r.id = :registration", result_json=("frame_origins",),
-    result_times=("last_launch_at", "deployment_seen_at"))
 
 
 def _checked_registration(launch: LaunchData) -> Any:
@@ -50,24 +44,6 @@ def usable_registration(launch: LaunchData) -> tuple[PlatformRegistration, Deplo
     deployment = db.session.get(Deployment, launch.deployment_pk)
     assert registration is not None and deployment is not None  # just checked
     return registration, deployment
-
-
-_RESOURCE = DriverStatement(
-    "SELECT id, uuid, course_id, activity_id, target, enabled, available_to, max_enrolled, enrol_start, enrol_end, "
-    "enrol_period, role_instructor, role_learner, provisioning_mode_instructor, provisioning_mode_learner, "
-    "email_visibility, city, country, timezone, lang, institution, "
-    "(target = 'activity' AND activity_id IS NULL) AS activity_deleted "
-    "FROM published_resource WHERE uuid = :uuid AND lti_version = :version",
-    result_times=("enrol_start", "enrol_end"))
-# Canvas's course navigation can send only a resource link launch, without custom parameters: it opens the course
-# already linked in the same platform course.
-_LINKED_COURSES = DriverStatement(
-    "SELECT DISTINCT p.uuid FROM resource_link l JOIN lti_context c ON c.id = l.lti_context_id "
-    "JOIN published_resource p ON p.id = l.published_resource_id "
-    "WHERE l.deployment_id = :deployment AND c.deployment_id = :deployment AND c.context_id = :context "
-    "AND p.target = :course AND p.lti_version = :version LIMIT 2")
-_AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
-                                "WHERE published_resource_id = :resource AND registration_id = :registration")
 
 
 def _requested_id(launch: LaunchData) -> str:

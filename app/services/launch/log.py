@@ -15,7 +15,7 @@ from app.lti.legacy.tool_proxy import REGISTRATION_MESSAGE_TYPE
 from app.lti.login import LoginStart
 from app.models import Deployment, LaunchLog, PlatformRegistration, PublishedResource, User
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
+from app.models.queries.launch_log import COLUMNS as _COLUMNS, INSERT as _INSERT, MARK_USER as _MARK_USER
 from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.publishing.resources import resource_display_name
 
@@ -47,14 +47,6 @@ class Attempt:
 
     user_agent: str | None = None
     ip: str | None = None
-
-
-_COLUMNS = ("kind", "outcome", "check_code", "cause", "fix", "registration_id", "issuer", "client_id",
-            "deployment_id", "user_id", "subject", "published_resource_id", "resource_link_id", "message_type",
-            "consumer_key", "cookie_method", "clock_skew", "user_agent", "ip")
-_INSERT = DriverStatement(f"INSERT INTO launch_log (at, {', '.join(_COLUMNS)}) "
-                          f"VALUES (:at, {', '.join(':' + name for name in _COLUMNS)}) RETURNING id", times=("at",))
-_MARK_USER = DriverStatement("UPDATE launch_log SET user_id = :user WHERE id = :id")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from app.lti.errors import launch_error
 from app.lti.launch_data import LaunchData
 from app.models import AUTH_LTI, AUTH_MANUAL, PublishedResource, User
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement, columns_of
+from app.models.queries.accounts import (
+    BIND as _BIND, BOUND_USER as _BOUND_USER, DROP_USER as _DROP_USER, NEW_USER as _NEW_USER,
+)
 from app.models.tools import PROVISION_PROMPT_NEW_EXISTING
 from app.services.accounts.users import is_valid_email
 from app.services.errors import ServiceError
@@ -44,11 +46,6 @@ def is_instructor_lti11(roles: str) -> bool:
 
 def mode_for(resource: PublishedResource, instructor: bool) -> int:
     return resource.provisioning_mode_instructor if instructor else resource.provisioning_mode_learner
-
-
-_BOUND_USER = DriverStatement(
-    f'SELECT {columns_of(User, "u")} FROM lti_identity i JOIN "user" u ON u.id = i.user_id '
-    "WHERE i.issuer = :issuer AND i.subject = :subject")
 
 
 def bound_user(issuer: str, subject: str) -> User | None:
@@ -94,19 +91,6 @@ def update_profile(user: User, profile: Profile) -> None:
     for name in ("first_name", "last_name", "email"):
         if getattr(user, name) != getattr(profile, name):
             setattr(user, name, getattr(profile, name))
-
-
-_NEW_USER = DriverStatement(
-    'INSERT INTO "user" (username, password_hash, email, first_name, last_name, is_site_admin, auth_method, '
-    "suspended, email_visibility, city, country, timezone, lang, institution, created_at, updated_at) "
-    "VALUES (:username, NULL, :email, :first_name, :last_name, :no, :lti, :no, :email_visibility, :city, "
-    ":country, :timezone, :lang, :institution, :now, :now) ON CONFLICT (username) DO NOTHING RETURNING "
-    f"{columns_of(User)}", times=("now",))
-_BIND = DriverStatement(
-    "INSERT INTO lti_identity (user_id, issuer, subject, registration_id, created_at, updated_at) "
-    "VALUES (:user, :issuer, :subject, :registration, :now, :now) ON CONFLICT (issuer, subject) DO NOTHING",
-    times=("now",))
-_DROP_USER = DriverStatement('DELETE FROM "user" WHERE id = :id')
 
 
 def _bind(user_id: int, issuer: str, subject: str, registration_id: int | None) -> bool:

@@ -13,54 +13,15 @@ from typing import Any
 
 from app.lti.launch_data import LaunchData
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
+from app.models.queries.launch import (
+    CONTEXT as _CONTEXT, DEPLOYMENT_SEEN as _DEPLOYMENT_SEEN, LEARN_ORIGIN as _LEARN_ORIGIN, LTI_USER as _LTI_USER,
+    REGISTRATION_SEEN as _REGISTRATION_SEEN, RESOURCE_LINK as _RESOURCE_LINK, USER_LINK as _USER_LINK,
+)
 from app.services.platforms.framing import origin_of
 
-# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key on the deployment.
-_DEPLOYMENT_SEEN = DriverStatement("UPDATE deployment SET last_seen_at = :now, updated_at = :now, "
-                                   "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key) WHERE id = :id",
-                                   times=("now",))
-_REGISTRATION_SEEN = DriverStatement("UPDATE platform_registration SET last_launch_at = :now, updated_at = :now "
-                                     "WHERE id = :id", times=("now",))
 # "Last launch" and "last seen" are shown to the minute: under a burst of launches they are not rewritten by every
 # one of them (each rewrite is a write on a row every launch of the platform shares).
 SEEN_PRECISION = timedelta(minutes=1)
-_LEARN_ORIGIN = DriverStatement("UPDATE platform_registration SET frame_origins = :origins WHERE id = :id",
-                                json=("origins",))
-_CONTEXT = DriverStatement(
-    "INSERT INTO lti_context (deployment_id, context_id, types, title, label, created_at, updated_at) "
-    "VALUES (:deployment, :context_id, :types, :title, :label, :now, :now) "
-    "ON CONFLICT (deployment_id, context_id) DO UPDATE SET types = excluded.types, title = excluded.title, "
-    "label = excluded.label, updated_at = excluded.updated_at RETURNING id", times=("now",), json=("types",))
-# On conflict every right-hand side reads the row as it was: a link repointed to another resource forgets the
-# line item found for the old one, and AGS/NRPS values change only when this launch carried them.
-_RESOURCE_LINK = DriverStatement(
-    "INSERT INTO resource_link (deployment_id, resource_link_id, published_resource_id, lti_context_id, title, "
-    "ags_lineitems_url, ags_lineitem_url, ags_scopes, nrps_memberships_url, nrps_versions, created_at, updated_at) "
-    "VALUES (:deployment, :link_id, :resource, :context, :title, :lineitems, :lineitem, :scopes, :memberships, "
-    ":versions, :now, :now) "
-    "ON CONFLICT (deployment_id, resource_link_id) DO UPDATE SET "
-    "cached_lineitem_url = CASE WHEN resource_link.published_resource_id = excluded.published_resource_id "
-    "THEN resource_link.cached_lineitem_url END, "
-    "published_resource_id = excluded.published_resource_id, lti_context_id = excluded.lti_context_id, "
-    "title = excluded.title, "
-    "ags_lineitems_url = CASE WHEN :has_ags THEN excluded.ags_lineitems_url ELSE resource_link.ags_lineitems_url END, "
-    "ags_lineitem_url = CASE WHEN :has_ags THEN excluded.ags_lineitem_url ELSE resource_link.ags_lineitem_url END, "
-    "ags_scopes = CASE WHEN :has_ags THEN excluded.ags_scopes ELSE resource_link.ags_scopes END, "
-    "nrps_memberships_url = CASE WHEN :has_nrps THEN excluded.nrps_memberships_url "
-    "ELSE resource_link.nrps_memberships_url END, "
-    "nrps_versions = CASE WHEN :has_nrps THEN excluded.nrps_versions ELSE resource_link.nrps_versions END, "
-    "updated_at = excluded.updated_at RETURNING id", times=("now",), json=("scopes", "versions"))
-_LTI_USER = DriverStatement(
-    "INSERT INTO lti_user (user_id, published_resource_id, deployment_id, subject, last_access_at, created_at, "
-    "updated_at) VALUES (:user, :resource, :deployment, :subject, :now, :now, :now) "
-    "ON CONFLICT (published_resource_id, user_id) DO UPDATE SET deployment_id = excluded.deployment_id, "
-    "subject = excluded.subject, last_access_at = excluded.last_access_at, updated_at = excluded.updated_at "
-    "RETURNING id", times=("now",))
-_USER_LINK = DriverStatement(
-    "INSERT INTO lti_user_resource_link (lti_user_id, resource_link_id, created_at, updated_at) "
-    "VALUES (:lti_user, :link, :now, :now) ON CONFLICT (lti_user_id, resource_link_id) DO NOTHING",
-    times=("now",))
 
 
 def _stale(seen: datetime | None, now: datetime) -> bool:

@@ -25,9 +25,9 @@ from app.models.tools import PROVISION_AUTO
 from app.services.legacy import launch as legacy_launch
 from app.services.launch import enrolment as lti_enrolment
 from app.services.launch import provisioning
-from app.services.sync.members import (
-    ABSENT, MSG_LIMIT, MSG_LINK_DONE, MSG_NO_MEMBERS, MSG_NOT_ELIGIBLE, MSG_NOT_LTI, MSG_PROHIBITED, MemberSync,
-)
+from app.services.sync.members import MSG_LINK_DONE, MemberSync
+from app.services.sync.roster_plan import ABSENT, MSG_NOT_ELIGIBLE, MSG_NOT_LTI, MSG_PROHIBITED
+from app.services.sync.roster_writes import MSG_LIMIT, MSG_NO_MEMBERS
 
 MSG_REQUEST_FAILED = "Skipping - Membership service request failed."
 MSG_NO_ROSTER = "Skipping - No membership service found."

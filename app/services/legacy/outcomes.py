@@ -22,8 +22,9 @@ from app.services.courses.gradebook import course_total, format_points
 from app.services.legacy.outcome_jobs import outcome_spec
 from app.services.sync.grades import (
     MSG_ACTIVITY_INCOMPLETE, MSG_COURSE_INCOMPLETE, MSG_GONE, MSG_INVALID_GRADE, MSG_INVALID_MAX, MSG_SAME,
-    MSG_SENT, MSG_SYNC_OFF, MSG_UNAVAILABLE, SENT, SKIPPED, UNCHANGED, _current_grades,
+    MSG_SENT, MSG_SYNC_OFF, MSG_UNAVAILABLE, SENT, SKIPPED, UNCHANGED,
 )
+from app.services.sync.queueing import current_grades
 
 MSG_NO_URL = "Skipping - Empty serviceurl"
 MSG_NO_SOURCEDID = "Skipping - Empty sourceid"
@@ -118,7 +119,7 @@ def queue_outcome_pushes(resource_id: int | None = None, *, everything: bool = F
             LtiUser.result_sourcedid != "")).all()
         if not rows:
             continue
-        current = {} if everything else _current_grades(resource, {row.user_id for row in rows})
+        current = {} if everything else current_grades(resource, {row.user_id for row in rows})
         specs += [outcome_spec(row.id, resource.id, row.user_id) for row in rows
                   if everything or (current.get(row.user_id) is not None
                                     and current[row.user_id] != row.last_grade_sent)]

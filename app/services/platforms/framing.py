@@ -6,15 +6,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from app.models.driver_sql import DriverStatement
 from app.models.platforms import STATUS_ACTIVE
+from app.models.queries.platforms import ORIGINS as _ORIGINS
 from app.services.platforms.settings import normalise_origin
-
-# Every page of a launched session is framed by these, so one statement (app/models/driver_sql.py): the Active
-# registrations' issuer, authentication URL and learned origins, and the legacy consumers' return URLs.
-_ORIGINS = DriverStatement(
-    "SELECT issuer, auth_request_url, frame_origins FROM platform_registration WHERE status = :active "
-    "UNION ALL SELECT NULL, NULL, frame_origins FROM lti11_consumer", result_json=("frame_origins",))
 
 
 def origin_of(url: str | None) -> str | None:

@@ -1,20 +1,20 @@
 """Platform registrations and their deployments: the rules behind Tool registration.
 
 Registrations are keyed by (issuer, client ID) and also found by their login ID; each Pending one has a
-single-use Registration URL token for dynamic registration.
+single-use Registration URL token for dynamic registration (`registration_urls`, `dynamic_registration`).
 """
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 
 from app.extensions import db
 from app.lti import connection_check, service_token
-from app.lti.registration import RegistrationError, ToolRegistration, is_http_url, registration_url
+from app.lti.registration import is_http_url
 from app.models import (
     Deployment, Enrolment, LaunchLog, LtiContext, LtiUser, LtiUserResourceLink, PlatformKeyset,
     PlatformRegistration, RegistrationToken, ResourceLink, SyncJob, published_resource_registration,
@@ -26,7 +26,7 @@ from app.models.platforms import (
 )
 from app.services.launch import log as launch_log
 from app.services.errors import NotFound, ServiceError, ValidationErrors
-from app.services.platforms.settings import lti_setting
+from app.services.platforms.registration_urls import issue_registration_token
 
 MSG_REQUIRED = "Required"
 MSG_MAX_255 = "Maximum of 255 characters"
@@ -34,34 +34,11 @@ MSG_MAX_1333 = "Maximum of 1333 characters"
 MSG_INVALID_URL = "Invalid URL. Have you included http:// or https://?"
 MSG_DUPLICATE_CLIENT = "Invalid client ID. This client ID is already registered for the platform ID provided."
 MSG_DUPLICATE_DEPLOYMENT = "Invalid deployment ID. The deployment ID already exists for this app registration."
-MSG_INVALID_TOKEN = "Invalid or expired registration URL. Please check the URL and try again."
-MSG_DUPLICATE_REGISTRATION = "A registration already exists for this issuer and client ID."
-MSG_ALREADY_COMPLETE = "This registration is complete. Dynamic registration is no longer available for it."
 MSG_NOT_ACTIVE = "Test connection is available once the platform details are complete."
 
 URL_FIELDS = ("issuer", "auth_request_url", "jwks_url", "access_token_url")
 DETAIL_FIELDS = ("name", "issuer", "client_id", "auth_request_url", "jwks_url", "access_token_url",
                  "token_audience")
-
-
-class DynamicRegistrationFailed(ServiceError):
-    """Shown in the platform's window; `platform_response` is the platform's own answer, when there is one."""
-
-    def __init__(self, message: str, status: int = 400, platform_response: str | None = None,
-                 registration_id: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.platform_response = platform_response
-        self.registration_id = registration_id
-
-
-@dataclass(frozen=True)
-class RegistrationUrlState:
-    """What the Tool details tab shows about dynamic registration."""
-
-    state: str  # "available", "expired" or "complete"
-    url: str | None = None
-    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +124,7 @@ def validate_platform_details(registration: PlatformRegistration, values: dict[s
     return errors
 
 
-def _forget_platform_cache(registration: PlatformRegistration) -> None:
+def forget_platform_cache(registration: PlatformRegistration) -> None:
     """Keys and tokens fetched for the old details must not be used with the new ones."""
     db.session.execute(db.delete(PlatformKeyset).where(PlatformKeyset.registration_id == registration.id))
     service_token.forget_tokens(registration)
@@ -164,7 +141,7 @@ def update_platform_details(registration: PlatformRegistration, **values: str | 
     registration.token_audience = cleaned["token_audience"] or None  # optional: empty means "use the token URL"
     if registration.is_complete:
         registration.status = STATUS_ACTIVE
-    _forget_platform_cache(registration)
+    forget_platform_cache(registration)
     db.session.flush()
     return registration
 
@@ -179,42 +156,12 @@ def delete_registration(registration: PlatformRegistration) -> None:
     for deployment in list(registration.deployments):
         delete_deployment(deployment)
     db.session.expire(registration, ["deployments"])  # so deleting the registration does not cascade to them again
-    _forget_platform_cache(registration)
+    forget_platform_cache(registration)
     db.session.execute(db.delete(published_resource_registration).where(
         published_resource_registration.c.registration_id == registration.id))
     db.session.execute(db.delete(RegistrationToken).where(RegistrationToken.registration_id == registration.id))
     db.session.delete(registration)
     db.session.flush()
-
-
-# Registration URL tokens ----------------------------------------------------------------------
-
-def _unused_token(registration: PlatformRegistration) -> RegistrationToken | None:
-    return db.session.execute(db.select(RegistrationToken).where(
-        RegistrationToken.registration_id == registration.id, RegistrationToken.used_at.is_(None))).scalar()
-
-
-def issue_registration_token(registration: PlatformRegistration) -> RegistrationToken:
-    """A new single-use Registration URL token (256 random bits); the previous unused one stops working."""
-    if registration.status == STATUS_ACTIVE:
-        raise ServiceError(MSG_ALREADY_COMPLETE)
-    db.session.execute(db.delete(RegistrationToken).where(
-        RegistrationToken.registration_id == registration.id, RegistrationToken.used_at.is_(None)))
-    days = int(lti_setting("registration_url_lifetime_days"))
-    token = RegistrationToken(registration_id=registration.id, token=secrets.token_urlsafe(32),
-                              expires_at=utcnow() + timedelta(days=days))
-    db.session.add(token)
-    db.session.flush()
-    return token
-
-
-def registration_url_state(registration: PlatformRegistration) -> RegistrationUrlState:
-    if registration.status == STATUS_ACTIVE:
-        return RegistrationUrlState("complete")
-    token = _unused_token(registration)
-    if token is None or token.expires_at <= utcnow():
-        return RegistrationUrlState("expired")
-    return RegistrationUrlState("available", registration_url(token.token), token.expires_at)
 
 
 # Deployments ----------------------------------------------------------------------------------------------
@@ -359,57 +306,3 @@ def run_connection_test(registration: PlatformRegistration) -> dict[str, Any]:
     return registration.last_test
 
 
-# Dynamic registration ------------------------------------------------------------------------
-
-def _usable_token(token: str | None) -> RegistrationToken:
-    """Step 1: an unexpired, unused token of a Pending registration."""
-    row = db.session.execute(db.select(RegistrationToken).where(RegistrationToken.token == token)).scalar() \
-        if token else None
-    registration = db.session.get(PlatformRegistration, row.registration_id) if row is not None else None
-    if (row is None or registration is None or row.used_at is not None or row.expires_at <= utcnow()
-            or registration.status != STATUS_PENDING):
-        raise DynamicRegistrationFailed(MSG_INVALID_TOKEN)
-    return row
-
-
-def registration_for_token(token: str | None) -> PlatformRegistration:
-    """The Pending registration a Registration URL token opens; DynamicRegistrationFailed if unusable."""
-    return get_registration(_usable_token(token).registration_id)
-
-
-def complete_dynamic_registration(token: str | None, openid_configuration: str | None,
-                                  registration_token: str | None) -> tuple[PlatformRegistration, Deployment | None]:
-    """Steps 1–11: register with the platform, then save its details in one go and spend the token.
-
-    Every failure raises DynamicRegistrationFailed before anything is written.
-    """
-    token_row = _usable_token(token)
-    registration = get_registration(token_row.registration_id)
-    try:
-        client = ToolRegistration(registration.login_id, openid_configuration, registration_token).register()
-    except RegistrationError as error:
-        raise DynamicRegistrationFailed(error.message, platform_response=error.platform_response,
-                                        registration_id=registration.id) from None
-    configuration = client.configuration
-    clash = db.session.execute(db.select(PlatformRegistration.id).where(
-        PlatformRegistration.issuer == configuration.issuer, PlatformRegistration.client_id == client.client_id,
-        PlatformRegistration.id != registration.id)).scalar()
-    if clash is not None:
-        raise DynamicRegistrationFailed(MSG_DUPLICATE_REGISTRATION, status=409, registration_id=registration.id)
-    registration.issuer, registration.client_id = configuration.issuer, client.client_id
-    registration.auth_request_url = configuration.authorization_endpoint
-    registration.jwks_url = configuration.jwks_uri
-    registration.access_token_url = configuration.token_endpoint
-    registration.token_audience = configuration.authorization_server
-    registration.status = STATUS_ACTIVE
-    token_row.used_at = utcnow()
-    _forget_platform_cache(registration)
-    deployment = None
-    if client.deployment_id:
-        try:
-            deployment = add_deployment(registration, client.deployment_id[:255], client.deployment_id)
-        except ValidationErrors as error:
-            raise DynamicRegistrationFailed(f"The platform's deployment ID was refused: {error.message}",
-                                            registration_id=registration.id) from None
-    db.session.flush()
-    return registration, deployment

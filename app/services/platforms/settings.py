@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from app.extensions import db
 from app.models import SiteSetting
-from app.models.driver_sql import DriverStatement
+from app.models.queries.settings import STORED as _STORED
 from app.services.errors import ValidationErrors
 from app.services.accounts.profile import clean_profile
 
@@ -36,10 +36,6 @@ USER_DEFAULTS_DEFAULTS: dict[str, Any] = {
 }
 
 _PREFIX = {"lti": LTI_SETTINGS_DEFAULTS, "userdefaults": USER_DEFAULTS_DEFAULTS}
-
-
-# Every launch reads the LTI settings: one driver-level statement (app/models/driver_sql.py).
-_STORED = DriverStatement("SELECT key, value FROM site_setting WHERE key LIKE :pattern", result_json=("value",))
 
 
 def _load(prefix: str) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from app.models import Activity, Course, PlatformRegistration, PublishedResource
 from app.models.courses import ROLE_TEACHER
 from app.models.tools import LTI_ADVANTAGE, TARGET_COURSE, published_resource_registration
 from app.services.errors import ServiceError
-from app.services.publishing.resources import AVAILABLE_ALL, resource_display_name
+from app.services.publishing.resources import resource_display_name
+from app.services.publishing.publish_values import AVAILABLE_ALL
 
 MSG_ONE_ITEM = "This platform accepts only one item. Select one resource."
 

@@ -1,4 +1,4 @@
-"""Grade synchronisation over AGS: the grade-push job body, the sweep and "Sync grades now".
+"""Grade synchronisation over AGS: the grade-push job body (the jobs are queued by `queueing`).
 
 A batch of jobs is read in a few queries before any request is sent (`GradeBatch`), so a run of scores costs
 no query per score. Everything happens on the worker's thread: each job reads its score's answer, sends the next
@@ -18,9 +18,7 @@ from pylti1p3.grade import Grade as Score
 from sqlalchemy import func, tuple_, update
 
 from app.extensions import db
-from app.jobs.queue import (
-    FAILED, GRADE_PUSH, MEMBER_SYNC, RETRY, JobOutcome, JobSpec, enqueue_many, grade_push_key, member_sync_key,
-)
+from app.jobs.queue import FAILED, RETRY, JobOutcome
 from app.lti import ags_nrps, outbound
 from app.lti.ags_nrps import AgsEndpoint, Connector, LineItemsNotGranted, PlatformError
 from app.models import (
@@ -28,10 +26,10 @@ from app.models import (
     PublishedResource, ResourceLink, User,
 )
 from app.models.base import utcnow
-from app.models.driver_sql import DriverStatement
+from app.models.queries.sync import INSERT_LOG as _INSERT_LOG, MARK_SENT as _MARK_SENT
 from app.models.tools import LTI_ADVANTAGE, TARGET_ACTIVITY
 from app.services.courses.completion import is_activity_complete, is_course_complete
-from app.services.courses.gradebook import course_total, format_points, gradebook
+from app.services.courses.gradebook import course_total, format_points
 
 MSG_NO_SERVICE = "Skipped - No grade service found"
 MSG_UNAVAILABLE = "Skipped - resource unavailable"
@@ -244,19 +242,6 @@ class GradeBatch:
         return user is not None and course is not None and is_course_complete(course, user)
 
 
-# Built once, run on the driver's cursor (app/models/driver_sql.py): the per-score statements are the hot path
-# of a large sync.
-_INSERT_LOG = DriverStatement(
-    "INSERT INTO grade_sync_log (published_resource_id, user_id, resource_link_id, grade, grade_max, outcome, "
-    "http_status, response_excerpt, message, at) VALUES (:published_resource_id, :user_id, :resource_link_id, "
-    ":grade, :grade_max, :outcome, :http_status, :response_excerpt, :message, :at)",
-    times=("at",), numbers=("grade", "grade_max"))
-_MARK_SENT = DriverStatement(
-    "UPDATE lti_user_resource_link SET last_grade_sent = :grade, last_sent_at = :now, "
-    "last_score_timestamp = :stamp, updated_at = :now WHERE id = :row_id",
-    times=("now", "stamp"), numbers=("grade",))
-
-
 def _log(target: _Target, outcome: str, message: str, *, grade: Decimal | None = None,
          grade_max: Decimal | None = None, http_status: int | None = None, excerpt: str | None = None) -> None:
     _INSERT_LOG.execute(published_resource_id=target.resource_id, user_id=target.user_id,
@@ -357,66 +342,3 @@ def _find_or_create(batch: GradeBatch, target: _Target, plan: _Score) -> str:
     db.session.execute(update(ResourceLink).where(ResourceLink.id == target.link_id)
                        .values(cached_lineitem_url=lineitem, updated_at=utcnow()))
     return lineitem
-
-
-# --- Queueing: the sweep, "Sync grades now" and member sync --------------------------------------------------
-
-def _grade_resources(resource_id: int | None) -> list[PublishedResource]:
-    query = db.select(PublishedResource).where(
-        PublishedResource.lti_version == LTI_ADVANTAGE, PublishedResource.enabled.is_(True),
-        PublishedResource.grade_sync.is_(True))
-    if resource_id is not None:
-        query = query.where(PublishedResource.id == resource_id)
-    return [resource for resource in db.session.execute(query).scalars() if not resource.activity_deleted]
-
-
-def _current_grades(resource: PublishedResource, user_ids: set[int]) -> dict[int, Decimal | None]:
-    """What each user's grade for this resource is now (activity grade, or course total)."""
-    if resource.target == TARGET_ACTIVITY:
-        rows = db.session.execute(db.select(Grade.user_id, Grade.value).where(
-            Grade.activity_id == resource.activity_id, Grade.user_id.in_(user_ids))).all()
-        return {user_id: value for user_id, value in rows}
-    _activities, rows = gradebook(resource.course)
-    totals = {row.user.id: row.total for row in rows if row.user.id in user_ids}
-    for user_id in user_ids - totals.keys():  # not a student (gradebook rows are students only)
-        user = db.session.get(User, user_id)
-        totals[user_id] = course_total(resource.course, user) if user is not None else None
-    return totals
-
-
-def queue_grade_pushes(resource_id: int | None = None, *, everything: bool = False) -> int:
-    """Queue a grade push wherever the current grade differs from the last one sent (the sweep), or, with
-    `everything`, for every linked user with a grade service ("Sync grades now"). Returns new jobs queued."""
-    specs: list[JobSpec] = []
-    for resource in _grade_resources(resource_id):
-        rows = db.session.execute(
-            db.select(LtiUserResourceLink.lti_user_id, LtiUserResourceLink.resource_link_id,
-                      LtiUserResourceLink.last_grade_sent, LtiUser.user_id, ResourceLink.ags_lineitems_url,
-                      ResourceLink.ags_lineitem_url, ResourceLink.ags_scopes)
-            .join(LtiUser, LtiUser.id == LtiUserResourceLink.lti_user_id)
-            .join(ResourceLink, ResourceLink.id == LtiUserResourceLink.resource_link_id)
-            .where(ResourceLink.published_resource_id == resource.id)).all()
-        rows = [row for row in rows if AgsEndpoint(row.ags_lineitems_url, row.ags_lineitem_url,
-                                                   tuple(row.ags_scopes or ())).can_score]
-        if not rows:
-            continue
-        current = {} if everything else _current_grades(resource, {row.user_id for row in rows})
-        for row in rows:
-            grade = current.get(row.user_id)
-            if everything or (grade is not None and grade != row.last_grade_sent):
-                specs.append(JobSpec(GRADE_PUSH, grade_push_key(row.lti_user_id, row.resource_link_id),
-                                     {"lti_user_id": row.lti_user_id, "resource_link_id": row.resource_link_id},
-                                     resource.id, row.user_id))
-    return enqueue_many(specs, advance=everything)
-
-
-def queue_member_syncs(resource_id: int | None = None) -> int:
-    """One member-sync job per enabled resource with user synchronisation on, LTI Advantage or legacy
-    (the job handler picks the roster protocol by the resource's version)."""
-    query = db.select(PublishedResource.id).where(
-        PublishedResource.enabled.is_(True), PublishedResource.member_sync.is_(True))
-    if resource_id is not None:
-        query = query.where(PublishedResource.id == resource_id)
-    ids = list(db.session.execute(query).scalars())
-    return enqueue_many([JobSpec(MEMBER_SYNC, member_sync_key(rid), {"resource_id": rid}, rid, None)
-                         for rid in ids], advance=resource_id is not None)

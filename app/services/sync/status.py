@@ -1,5 +1,5 @@
 """What the sync status page shows: the grade and user panels, the per-user table, and whether a
-worker is running. Reads only; "Sync now" is `sync.queue_grade_pushes` / `sync.queue_member_syncs`."""
+worker is running. Reads only; "Sync now" is `queueing.queue_grade_pushes` / `queueing.queue_member_syncs`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
