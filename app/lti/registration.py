@@ -298,9 +298,9 @@ class ToolRegistration(DynamicRegistration):
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_SEND_FAILED.format(reason=error.reason)) from None
         if not response.ok:  # the platform's own explanation is what the admin needs to fix its settings
-            answer = response.text.strip()[:MAX_SHOWN_RESPONSE]
-            raise RegistrationError((MSG_REJECTED if answer else MSG_REJECTED_SILENTLY).format(
-                status=response.status_code), answer or None)
+            explanation = response.text.strip()[:MAX_SHOWN_RESPONSE]
+            raise RegistrationError((MSG_REJECTED if explanation else MSG_REJECTED_SILENTLY).format(
+                status=response.status_code), explanation or None)
         try:
             answer = response.json()
         except ValueError:
