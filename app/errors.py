@@ -15,6 +15,13 @@ TITLES = {
     429: "Too many requests",
     500: "Something went wrong",
 }
+# Our words for an abort() that gave no message of its own (instead of Werkzeug's generic text).
+MESSAGES = {
+    403: "You do not have permission to open this page. If you need it, ask a site administrator or the "
+         "teacher of the course.",
+    404: "This page does not exist, or it has been deleted. Check the address, or go back to where you came from.",
+    405: "This page cannot be opened this way. Go back and use the page's own buttons.",
+}
 
 
 def _wants_json() -> bool:
@@ -39,7 +46,9 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render_error(error.code, error.description or TITLES.get(error.code, "Error"))
+        generic = not error.description or error.description == type(error).description
+        message = MESSAGES.get(error.code, TITLES.get(error.code, "Error")) if generic else error.description
+        return render_error(error.code, message)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.lti.launch import EMBED_SESSION_KEY
-from app.models import Activity
+from app.models import Activity, Course
 from app.security import csp_nonce
 
 # Site administration > Publish as LTI tool; entries whose page is not installed are not shown.
@@ -61,6 +61,31 @@ def pluralise(count: int, singular: str, plural: str | None = None) -> str:
 def admin_lti_nav() -> list[tuple[str, str, str]]:
     functions = current_app.view_functions
     return [(label, endpoint, url_for(endpoint)) for label, endpoint in ADMIN_LTI_NAV if endpoint in functions]
+
+
+Crumb = tuple[str, "str | None"]
+
+
+def _href(endpoint: str, **values: Any) -> str | None:
+    """A crumb links only to a page this app installs (some test apps leave blueprints out)."""
+    return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
+
+
+def admin_crumbs(*trail: Crumb) -> list[Crumb]:
+    """The trail of every Site administration page."""
+    return [("Site administration", _href("admin_users.site_admin")), *trail]
+
+
+def lti_admin_crumbs(*trail: Crumb) -> list[Crumb]:
+    """The trail of every page under Site administration > Publish as LTI tool."""
+    anchor = _href("admin_users.site_admin", _anchor="publish-as-lti-tool")
+    return admin_crumbs(("Publish as LTI tool", anchor), *trail)
+
+
+def course_crumbs(course: Course, *trail: Crumb) -> list[Crumb]:
+    """The trail of every page inside a course: Courses, then the course, then `trail`."""
+    return [("Courses", _href("courses.course_list")),
+            (course.full_name, _href("courses.view_course", course_id=course.id)), *trail]
 
 
 def _embedded_layout() -> dict[str, str]:

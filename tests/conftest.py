@@ -120,14 +120,14 @@ def empty_postgres_url(postgres_server) -> str:
 @pytest.fixture
 def database_url(request, tmp_path) -> str:
     """The database the `app` and `live_server` fixtures use: a SQLite file, or with `tests.postgres.BOTH_DATABASES`
-    (indirect parametrization) a fresh PostgreSQL database too."""
-    if getattr(request, "param", "sqlite") == "postgresql":
+    (indirect parametrization) a fresh PostgreSQL database too. COURSEPORT_TEST_DATABASE=postgresql runs every
+    test that does not choose on PostgreSQL."""
+    if getattr(request, "param", os.environ.get("COURSEPORT_TEST_DATABASE", "sqlite")) == "postgresql":
         return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
-@pytest.fixture
-def app(tmp_path, database_url):
+def _app_in_context(tmp_path: Path, database_url: str):
     app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=database_url)
     with app.app_context():
         yield app
@@ -136,13 +136,14 @@ def app(tmp_path, database_url):
 
 
 @pytest.fixture
+def app(tmp_path, database_url):
+    yield from _app_in_context(tmp_path, database_url)
+
+
+@pytest.fixture
 def postgres_app(tmp_path, postgres_url):
     """`app` on a fresh PostgreSQL database cloned from the migrated template."""
-    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=postgres_url)
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
+    yield from _app_in_context(tmp_path, postgres_url)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server for the tests: Debian's server binaries, a cluster in a temporary directory on a
 free port of 127.0.0.1, one per test process (each xdist worker starts its own), with a template database
-migrated once by `flask db upgrade` that every test clones (CREATE DATABASE … TEMPLATE takes a few milliseconds).
+migrated once by `flask db upgrade` that every test clones (CREATE DATABASE … TEMPLATE: a file copy, far
+cheaper than migrating).
 
 PostgreSQL refuses to run as root, so under root the cluster belongs to an unprivileged account and its programs
 run as that account.
@@ -32,10 +33,12 @@ SUPERUSER = "courseport"
 START_TIMEOUT = 30
 PREFIX = "courseport-pg-"
 STALE_AFTER = 600  # seconds: a cluster directory this old with no server running was left by a killed run
-# Durability is worthless for a cluster deleted at the end of the run.
 # Parametrizes the `database_url` fixture (so `app` and `live_server`) over SQLite and PostgreSQL.
 BOTH_DATABASES = pytest.mark.parametrize(
     "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True)
+# For a test that watches SQLite itself (its trace callback), even under COURSEPORT_TEST_DATABASE=postgresql.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# Durability is worthless for a cluster deleted at the end of the run.
 SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "32MB",
             "max_connections": "200", "listen_addresses": "127.0.0.1", "log_min_messages": "warning"}
 
@@ -93,6 +96,7 @@ class PostgresServer:
         self.port = free_port()
         self._names = itertools.count(1)
         self._process: subprocess.Popen | None = None
+        self.version = 0  # the server's, as 150004 for 15.4
 
     def _as_owner(self) -> dict:
         return {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid} if self.user else {}
@@ -117,7 +121,8 @@ class PostgresServer:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                psycopg.connect(self._dsn("postgres"), connect_timeout=2).close()
+                with psycopg.connect(self._dsn("postgres"), connect_timeout=2) as connection:
+                    self.version = connection.info.server_version
                 break
             except psycopg.OperationalError:
                 if self._process.poll() is not None or time.monotonic() > deadline:
@@ -148,6 +153,8 @@ class PostgresServer:
         """A new database (a copy of the migrated template, or empty with template=None); returns its name."""
         name = f"test_{next(self._names)}"
         clone = sql.SQL(" TEMPLATE {}").format(sql.Identifier(template)) if template else sql.SQL("")
+        if template and self.version >= 150000:
+            clone += sql.SQL(" STRATEGY FILE_COPY")  # copies the files: three times faster for a small database
         self._admin(sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), clone))
         return name
 

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.browser
 
 
 def row(page: Page, username: str):
-    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=username, exact=True))
+    """The user's row: the list names people and shows the username as secondary text."""
+    return page.get_by_role("row").filter(has=page.locator(".person-username").get_by_text(username, exact=True))
 
 
 def test_admin_creates_edits_suspends_and_resets_a_user(page, live_server, browser, screenshot):

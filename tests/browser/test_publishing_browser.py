@@ -83,10 +83,10 @@ def test_teacher_publishes_copies_and_toggles(page, live_server, screenshot, cou
         quiz_uuid = db.session.execute(db.select(PublishedResource.uuid).where(
             PublishedResource.target == "activity")).scalar_one()
     quiz_row = _row(page, "Forces quiz")
-    quiz_row.get_by_role("button", name="Copy to clipboard").first.click()
+    quiz_row.get_by_role("button", name="Copy Launch URL").click()
     expect(page.get_by_text("Launch URL copied to clipboard")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == f"{base}/lti/launch"
-    quiz_row.get_by_role("button", name="Copy to clipboard").nth(1).click()
+    quiz_row.get_by_role("button", name="Copy Custom properties").click()
     expect(page.get_by_text("Custom properties copied to clipboard")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == f"id={quiz_uuid}"
     screenshot("publishing-05-copied")
@@ -110,8 +110,8 @@ def test_teacher_publishes_copies_and_toggles(page, live_server, screenshot, cou
     expect(page.get_by_text("Changes saved")).to_be_visible()
     assert page.url.endswith("?tab=legacy")
     legacy_row = _row(page, "Physics 1.1")
-    expect(legacy_row.get_by_label("Secret")).to_have_value("LegacySecret2024")
-    legacy_row.get_by_role("button", name="Copy to clipboard").first.click()
+    expect(legacy_row.get_by_label("Secret", exact=True)).to_have_value("LegacySecret2024")
+    legacy_row.get_by_role("button", name="Copy Cartridge URL").click()
     expect(page.get_by_text("Cartridge URL copied to clipboard")).to_be_visible()
     cartridge = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(rf"{re.escape(base)}/lti/v1/cartridge/\d+/[0-9a-f]{{32}}\.xml", cartridge)

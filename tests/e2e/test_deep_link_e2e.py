@@ -17,6 +17,7 @@ from tests.e2e.deep_link_platform import (
 )
 from tests.e2e.deep_link_world import bind, build_catalogue
 from tests.e2e.platform_server import PlatformServer
+from tests.postgres import BOTH_DATABASES
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -39,6 +40,7 @@ def landing_path(live_server, uuid: str) -> str:
         return f"/activity/{resource.activity_id}" if resource.activity_id else f"/course/{resource.course_id}"
 
 
+@BOTH_DATABASES
 def test_teacher_links_an_account_adds_content_with_gradebook_columns_and_every_link_launches(live_server, lms):
     platform, catalogue = lms
     browser = FormBrowser()

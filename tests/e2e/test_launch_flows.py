@@ -20,6 +20,7 @@ from tests import factories
 from tests.e2e.launch_world import World, world  # noqa: F401  (fixture)
 from tests.e2e.lti_launcher import INSTRUCTOR, LinkSpec
 from tests.helpers import CSRF_RE
+from tests.postgres import BOTH_DATABASES
 
 
 def _username(world: World, sub: str) -> str:
@@ -31,6 +32,7 @@ def _user(world: World, username: str) -> User | None:
         return db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
 
 
+@BOTH_DATABASES
 def test_student_is_created_enrolled_and_lands_embedded_in_the_activity(world):
     browser = world.browser()
     hint = world.link(sub="s-100", return_url="https://lms.school.example/course/7",
@@ -111,6 +113,7 @@ def _welcome_token(page_text: str) -> str:
     return match.group(1)
 
 
+@BOTH_DATABASES
 def test_teacher_is_prompted_links_an_existing_account_then_relaunches_straight_in(world):
     with world.context():
         teacher = factories.make_user("tina", first_name="Tina", last_name="Teach", email="tina@school.example")
@@ -227,6 +230,7 @@ def test_force_embed_embeds_a_teacher(world):
     assert 'class="layout-embedded"' in landing.text
 
 
+@BOTH_DATABASES
 def test_two_simultaneous_first_launches_create_one_account(world):
     browsers = [world.browser(), world.browser()]
     started = [b.start(world.platform, world.link(sub="racer")) for b in browsers]

@@ -26,6 +26,7 @@ from app.services.courses.gradebook import record_grade
 from tests import factories
 from tests.e2e.legacy_consumer import ConsumerServer, launch_params, sign_launch
 from tests.helpers import CSRF_RE
+from tests.postgres import BOTH_DATABASES
 
 KEY = "school-lms"
 
@@ -58,6 +59,7 @@ def _learner_params(consumer: ConsumerServer) -> dict[str, str]:
             "lis_result_sourcedid": "sourcedid-stu-7", "launch_presentation_return_url": "https://lms.example.org/ret"}
 
 
+@BOTH_DATABASES
 def test_learner_launch_creates_enrols_and_lands_embedded(live_server, world, consumer):
     browser = requests.Session()
     response = _launch(live_server, world, browser, **_learner_params(consumer))

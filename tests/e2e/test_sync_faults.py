@@ -18,6 +18,7 @@ from app.jobs import queue, worker
 from app.models import GradeSyncLog, SyncJob
 from app.models.base import utcnow
 from app.services.sync import queueing
+from tests.postgres import BOTH_DATABASES
 from tests.sync_factories import grade_scene, platform  # noqa: F401 (fixture)
 
 
@@ -80,6 +81,7 @@ def test_a_timeout_is_retried_later(app, platform):
     assert _given(platform) == [4.0, 5.0]
 
 
+@BOTH_DATABASES
 def test_a_401_drops_the_token_fetches_a_new_one_and_retries_once(app, platform):
     scene = grade_scene(platform)
     scene.grade(scene.students[0], "4")
@@ -227,6 +229,7 @@ def test_a_killed_worker_process_loses_nothing(app, platform, tmp_path):
     assert {job.status for job in _jobs()} == {"done"}
 
 
+@BOTH_DATABASES
 def test_two_workers_at_once_send_each_score_once(app, platform):
     scene = grade_scene(platform, students=40)
     scene.grade(scene.students[0], "10")

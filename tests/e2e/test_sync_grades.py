@@ -13,6 +13,7 @@ from app.services.sync import queueing
 from app.services.courses.completion import mark_complete
 from tests.e2e.ags_platform import LINEITEM_READONLY, SCORE
 from tests.factories import make_activity
+from tests.postgres import BOTH_DATABASES
 from tests.sync_factories import grade_scene, link_user, make_link, platform  # noqa: F401 (fixture)
 
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -24,6 +25,7 @@ def _logs(resource_id: int) -> list[GradeSyncLog]:
         GradeSyncLog.published_resource_id == resource_id).order_by(GradeSyncLog.id)).scalars())
 
 
+@BOTH_DATABASES
 def test_a_grade_change_queues_a_job_in_its_own_transaction_and_the_platform_gets_the_score(app, platform):
     scene = grade_scene(platform)
     student = scene.students[0]
@@ -164,6 +166,7 @@ def test_unchanged_grades_are_not_resent(app, platform):
                              "Skipping - Invalid grade"]
 
 
+@BOTH_DATABASES
 def test_regrades_carry_strictly_increasing_timestamps(app, platform):
     scene = grade_scene(platform)
     student = scene.students[0]
@@ -181,6 +184,7 @@ def test_regrades_carry_strictly_increasing_timestamps(app, platform):
     assert stamps[1] - stamps[0] == timedelta(milliseconds=1)
 
 
+@BOTH_DATABASES
 def test_a_course_resource_sends_the_course_total_in_raw_points(app, platform):
     scene = grade_scene(platform, target="course")
     quiz = make_activity(scene.course, "quiz", "Quiz", max_grade="30")

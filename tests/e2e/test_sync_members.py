@@ -17,6 +17,7 @@ from app.services.sync import queueing
 from app.services.platforms.settings import save_lti_settings
 from tests.e2e.ags_platform import MEMBERSHIPS, AgsPlatform, member
 from tests.factories import enrol, make_activity, make_course, make_resource, make_user
+from tests.postgres import BOTH_DATABASES
 from tests.sync_factories import link_user, make_link, make_platform_registration, platform  # noqa: F401
 
 NRPS_ACCEPT = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -60,6 +61,7 @@ def _username(registration: PlatformRegistration, subject: str) -> str:
     return "lti13_" + hashlib.sha1(f"{registration.issuer}_{subject}".encode()).hexdigest()
 
 
+@BOTH_DATABASES
 def test_a_2000_member_paged_roster_creates_enrols_and_unenrols_per_mode(app, platform):
     scene = _scene(platform)
     teacher = make_user("known-teacher", first_name="Kim", last_name="Known")  # a linked manual account
@@ -206,6 +208,7 @@ def test_activity_resources_enrol_at_the_activity_with_the_mapped_role(app, plat
                                          _username(scene.registration, "t"): ("teacher", activity_id)}
 
 
+@BOTH_DATABASES
 def test_lti_accounts_follow_profile_changes_and_a_changed_role_is_replaced(app, platform):
     scene = _scene(platform)
     platform.set_roster([member("p", given_name="Pat", family_name="Old", email="pat@example.org")])

@@ -263,3 +263,16 @@ def test_housekeeping_removes_what_expired_and_keeps_keys_ready(app):
     assert sweeps.run_sweep(sweeps.KEY_MAINTENANCE) == {"retired_keys": 1}
     states = sorted(key.state for key in db.session.execute(db.select(ToolKey)).scalars())
     assert states == ["current", "next", "retired"]
+
+
+def test_on_postgresql_a_worker_passes_over_jobs_another_is_claiming_instead_of_waiting(postgres_app):
+    jobs = [_job(f"k{n}") for n in range(4)]
+    db.session.commit()
+    ids = [job.id for job in jobs]
+    with db.engine.connect() as other_worker:  # has read its due jobs, not yet committed its claim
+        other_worker.execute(db.select(SyncJob.id).where(SyncJob.id.in_(ids[:2])).with_for_update())
+        db.session.execute(db.text("SET LOCAL lock_timeout = '3s'"))  # waiting would fail the test, not hang it
+        assert [job.id for job in worker._due(None, None, 10, utcnow())] == ids[2:]
+        assert worker.claim_many(ids, "w2") == set(ids[2:])
+        db.session.commit()
+    assert worker.claim_many(ids, "w2") == set(ids[:2])  # once released, they are there to take

@@ -10,6 +10,7 @@ from app.models import (
 )
 from tests.factories import make_activity, make_quiz, make_resource
 from tests.helpers import csrf_token, login, post_form
+from tests.postgres import SQLITE_ONLY
 from tests.web.course_world import field_errors, switch_user, world  # noqa: F401  (fixture)
 
 XSS = ('<p>Hello</p><script>alert("pwned")</script><img src="x.png" onerror="alert(2)">'
@@ -138,6 +139,7 @@ def test_stored_html_is_sanitised_again_when_shown(client, db, world):
 
 # ---------------------------------------------------------------- viewing and page completion
 
+@SQLITE_ONLY
 def test_an_activity_page_reads_its_user_activity_and_course_once_each(client, db, world):
     page = make_activity(world.course, "page", "Intro", content_html="<p>Read me</p>")
     login(client, "stud")

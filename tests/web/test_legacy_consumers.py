@@ -36,7 +36,7 @@ def test_admins_see_each_key_with_its_latest_details_and_resources(client, admin
     response = client.get("/admin/lti/consumers")
     assert response.status_code == 200
     text = response.get_data(as_text=True)
-    assert "<h2>Legacy consumers</h2>" in text
+    assert "<h1>Legacy consumers</h1>" in text
     for header in ("Consumer key", "Name", "GUID", "Version", "Resources", "Last access"):
         assert f'<th scope="col">{header}</th>' in text
     assert "School &lt;Moodle&gt;" in text and "Old name" not in text

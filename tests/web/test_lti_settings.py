@@ -100,7 +100,7 @@ def test_post_without_csrf_is_refused(admin_client, db, path, data):
 def test_defaults_page(admin_client):
     html = text(admin_client.get("/admin/lti/defaults").get_data(as_text=True))
     assert INTRO in html and FRAME_WARNING not in html
-    assert "<h2>User default values</h2>" in html
+    assert "<h1>User default values</h1>" in html
     for label in ("Email visibility", "City/town", "Select a country", "Timezone", "Preferred language",
                   "Institution"):
         assert f">{label}</label>" in html
@@ -160,7 +160,7 @@ def test_defaults_bad_input_saves_nothing(admin_client, db, changes, field, mess
 
 def test_settings_page_rows_defaults_and_help(admin_client):
     html = text(admin_client.get("/admin/lti/settings").get_data(as_text=True))
-    assert "<h2>LTI settings</h2>" in html
+    assert "<h1>LTI settings</h1>" in html
     labels = re.findall(r'<label for="([a-z_]+)">([^<]+)</label>', html)
     assert labels == [(name, label) for name, label, _ in SETTINGS_ROWS]
     for name, _, help_text in SETTINGS_ROWS:

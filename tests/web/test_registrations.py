@@ -127,9 +127,8 @@ def test_list_rows(admin_client, db):
     assert page.count("<td>Never</td>") == 2
     for label, target in (("View tool endpoints", "?tab=tooldetails"), ("View platform details", "?tab=platformdetails"),
                           ("Manage deployments", "?tab=tooldeployments")):
-        assert f'href="/admin/lti/registrations/{pending.id}{target}" title="{label}"><img' in page
-        assert f'alt="{label}"' in page
-    assert f'href="/admin/lti/registrations/{pending.id}/delete" title="Delete"><img' in page
+        assert f'href="/admin/lti/registrations/{pending.id}{target}" title="{label}" aria-label="{label}"><svg' in page
+    assert f'href="/admin/lti/registrations/{pending.id}/delete" title="Delete" aria-label="Delete"><svg' in page
 
 
 # Register a platform ---------------------------------------------------------------------------------
@@ -202,9 +201,10 @@ def test_tool_details_tab(admin_client, db):
                          ("JWKS URL", f"{BASE}/lti/jwks"), ("Deep linking URL", f"{BASE}/lti/deeplink"),
                          ("Canvas JSON URL", f"{BASE}/lti/canvas/{registration.login_id}.json")):
         assert f'<th scope="row">{label}</th>' in page
-        assert re.search(rf'value="{re.escape(value)}" readonly[^>]*>\s*<button[^>]*data-copy-label="{label}"', page)
+        assert re.search(rf'readonly[^>]*>{re.escape(value)}</textarea>\s*<button[^>]*data-copy-label="{label}"'
+                         rf'[^>]*aria-label="Copy {label}"', page)
     # The copy icon is an inline SVG (emoji fonts are often missing), hidden from assistive technology.
-    assert page.count('aria-label="Copy to clipboard">') == 6
+    assert page.count('title="Copy to clipboard"') == 6
     assert page.count('<svg class="icon-copy" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" '
                       'focusable="false"') == 6
     assert "&#x1F4CB;" not in page and "\U0001F4CB" not in page
@@ -599,9 +599,10 @@ def test_each_guide_shows_this_registrations_urls(admin_client, db, slug, name, 
     for label, value in (("Tool URL", f"{BASE}/lti/launch"), ("JWKS URL", f"{BASE}/lti/jwks"),
                          ("Initiate login URL", f"{BASE}/lti/login?id={registration.login_id}"),
                          ("Deep linking URL", f"{BASE}/lti/deeplink")):
-        assert re.search(rf'value="{re.escape(value)}" readonly[^>]*>\s*<button[^>]*data-copy-label="{label}"', page)
+        assert re.search(rf'readonly[^>]*>{re.escape(value)}</textarea>\s*<button[^>]*data-copy-label="{label}"'
+                         rf'[^>]*aria-label="Copy {label}"', page)
     canvas_json_url = f"{BASE}/lti/canvas/{registration.login_id}.json"
-    assert bool(re.search(rf'value="{re.escape(canvas_json_url)}" readonly[^>]*>\s*<button[^>]*'
+    assert bool(re.search(rf'readonly[^>]*>{re.escape(canvas_json_url)}</textarea>\s*<button[^>]*'
                           r'data-copy-label="Canvas JSON URL"', page)) is (slug == "canvas")
     dynamic = slug in ("moodle", "canvas", "brightspace", "sakai")
     assert (f"{BASE}/lti/register?token={token}" in page) is dynamic

@@ -59,10 +59,10 @@ def test_lti_advantage_table_shows_launch_details(client, setup):
     assert html.count('<tr id="resource-') == 2
     first = _row(html, course_resource.id)
     assert "<strong>Physics 1</strong>" in first
-    assert f'value="{BASE}/lti/launch"' in first and f'value="id={course_resource.uuid}"' in first
+    assert f'>{BASE}/lti/launch</textarea>' in first and f'>id={course_resource.uuid}</textarea>' in first
     assert ">Launch URL</label>" in first and ">Custom properties</label>" in first
     assert 'title="Copy to clipboard"' in first and 'data-copy-label="Launch URL"' in first
-    assert "Grades: OK" in first and "Users: OK" in first
+    assert "Grades: Waiting for the first launch" in first and "Users: Waiting for the first launch" in first
     for action in ("Delete", "Disable", "Edit"):
         assert f'aria-label="{action}"' in first
     assert "<strong>Quiz for Canvas</strong>" in _row(html, quiz_resource.id)
@@ -79,10 +79,10 @@ def test_legacy_table_shows_cartridge_secret_launch_and_registration_urls(client
     row = _row(html, resource.id)
     assert "<strong>Reading list</strong>" in row
     token = resource.legacy_token
-    assert f'value="{BASE}/lti/v1/cartridge/{resource.id}/{token}.xml"' in row
-    assert f'value="{resource.secret}"' in row
-    assert f'value="{BASE}/lti/v1/launch/{resource.id}"' in row
-    assert f'value="{BASE}/lti/v2/register/{resource.id}/{token}"' in row
+    assert f'>{BASE}/lti/v1/cartridge/{resource.id}/{token}.xml</textarea>' in row
+    assert f'>{resource.secret}</textarea>' in row
+    assert f'>{BASE}/lti/v1/launch/{resource.id}</textarea>' in row
+    assert f'>{BASE}/lti/v2/register/{resource.id}/{token}</textarea>' in row
     assert "Consumer key: any value you choose (use a different key for each LMS)." in row
     assert '<label for="registration-url-' in row and 'class="visually-hidden">Registration URL</label>' in row
     assert ("A cartridge URL (also called configuration URL) plus secret or a launch URL are required for configuring "
@@ -313,5 +313,6 @@ def test_sync_column_links_to_the_sync_status_page(client, setup):
     resource = make_resource(setup.course)
     login(client, setup.teacher.username)
     row = _row(client.get(_tools(setup)).get_data(as_text=True), resource.id)
-    assert f'<a href="/course/{setup.course.id}/lti/{resource.id}/sync">Grades: OK</a>' in row
-    assert f'<a href="/course/{setup.course.id}/lti/{resource.id}/sync">Users: OK</a>' in row
+    waiting = "Waiting for the first launch"
+    assert f'<a href="/course/{setup.course.id}/lti/{resource.id}/sync">Grades: {waiting}</a>' in row
+    assert f'<a href="/course/{setup.course.id}/lti/{resource.id}/sync">Users: {waiting}</a>' in row

@@ -30,7 +30,7 @@ def test_lists_every_resource_with_its_columns(client, app, admin):
     _db.session.commit()
     login(client, "admin")
     html = client.get("/admin/lti/published").get_data(as_text=True)
-    assert "<h2>Published resources</h2>" in html
+    assert "<h1>Published resources</h1>" in html
     assert 'class="active" aria-current="page">Published resources</a>' in html
     for header in ("Course", "Name", "Type", "LTI version", "Status", "Available to", "Users", "Grade sync",
                    "User sync", "Last launch", "Actions"):

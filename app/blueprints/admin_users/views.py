@@ -12,6 +12,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.models import AUTH_MANUAL, User
 from app.security import admin_required, safe_next_url
+from app.templating import admin_crumbs
 from app.services.accounts import users as accounts
 from app.services.errors import NotFound, ServiceError
 
@@ -28,7 +29,7 @@ def _user_or_404(user_id: int) -> User:
 
 
 def _crumbs(*tail: tuple[str, str | None]) -> list[tuple[str, str | None]]:
-    return [("Site administration", url_for(".site_admin")), ("Users", url_for(".users")), *tail]
+    return admin_crumbs(("Users", url_for(".users")), *tail)
 
 
 def _acting_user() -> User:
@@ -39,7 +40,7 @@ def _acting_user() -> User:
 @admin_required
 def site_admin():
     return render_template("admin/index.html", title="Site administration",
-                           breadcrumbs=[("Site administration", None)])
+                           breadcrumbs=admin_crumbs())
 
 
 def _render_list(error: str | None = None, status: int = 200):

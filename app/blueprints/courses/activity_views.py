@@ -9,7 +9,8 @@ from app.form_helpers import show_errors
 from app.blueprints.courses.assignment_views import render_assignment
 from app.blueprints.courses.blueprint import bp
 from app.blueprints.courses.forms import ACTIVITY_FORMS, ActivityForm, RICH_TEXT_HELP
-from app.blueprints.courses.navigation import activity_context, activity_crumbs, course_crumbs
+from app.blueprints.courses.navigation import activity_context, activity_crumbs
+from app.templating import course_crumbs
 from app.blueprints.courses.quiz_views import render_quiz
 from app.extensions import db
 from app.services.courses import completion

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from app.blueprints.courses.access import get_course, require
 from app.blueprints.courses.blueprint import bp
-from app.blueprints.courses.navigation import course_crumbs
+from app.templating import course_crumbs
 from app.services.courses import content as courses
 from app.services.courses import gradebook
 from app.services.courses import permissions

@@ -8,6 +8,7 @@ from app.blueprints.courses.blueprint import bp
 from app.models import Activity, Course
 from app.services.courses import permissions
 from app.services.courses.content import TYPE_LABELS
+from app.templating import course_crumbs
 
 
 def course_nav(course: Course) -> list[tuple[str, str, str]]:
@@ -23,11 +24,6 @@ def course_nav(course: Course) -> list[tuple[str, str, str]]:
     if staff:
         items.append(("lti", "Published as LTI tools", url_for("tools.course_tools", course_id=course.id)))
     return items
-
-
-def course_crumbs(course: Course, *more: tuple[str, str | None]) -> list[tuple[str, str | None]]:
-    return [("Courses", url_for("courses.course_list")),
-            (course.full_name, url_for("courses.view_course", course_id=course.id)), *more]
 
 
 def activity_crumbs(activity: Activity, *more: tuple[str, str | None]) -> list[tuple[str, str | None]]:

@@ -9,7 +9,7 @@ from app.blueprints.courses.access import form_status, get_course, require
 from app.form_helpers import show_errors
 from app.blueprints.courses.blueprint import bp
 from app.blueprints.courses.forms import EnrolForm
-from app.blueprints.courses.navigation import course_crumbs
+from app.templating import course_crumbs
 from app.extensions import db
 from app.models import Course, User
 from app.models.courses import ROLE_LABELS

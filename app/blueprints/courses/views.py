@@ -11,7 +11,7 @@ from app.blueprints.courses.access import form_status, get_course, require
 from app.form_helpers import show_errors
 from app.blueprints.courses.blueprint import bp
 from app.blueprints.courses.forms import CourseForm
-from app.blueprints.courses.navigation import course_crumbs
+from app.templating import course_crumbs
 from app.extensions import db
 from app.models import Course
 from app.models.courses import ROLE_STUDENT
@@ -115,4 +115,4 @@ def view_course(course_id: int):
         can_manage=permissions.can_manage_course(current_user, course),
         completed=completion.completed_activity_ids(course, current_user) if learner else set(),
         course_complete=learner and completion.is_course_complete(course, current_user),
-        title=course.full_name, breadcrumbs=course_crumbs(course)[:-1] + [(course.full_name, None)])
+        title=course.full_name, breadcrumbs=course_crumbs(course))

@@ -17,6 +17,7 @@ from app.lti.launch import (
     FRAME_SESSION_KEY, LaunchData, forget_state_cookie, restore_launch, start_login, take_handoff, validate_launch,
 )
 from app.security import admin_required, allow_framing
+from app.templating import lti_admin_crumbs
 from app.services.errors import NotFound
 from app.services.launch import flow as lti13
 from app.services.launch import log as launch_log
@@ -131,7 +132,7 @@ def admin_launches():
         registrations=launch_log.registrations_by_id(rows), users=launch_log.users_by_id(rows),
         resources=launch_log.resource_names(rows), all_registrations=launch_log.registration_choices(),
         kinds=launch_log.KINDS, outcomes=launch_log.OUTCOME_LABELS, lti_nav_active="Launch log",
-        breadcrumbs=[("Site administration", url_for("admin_users.site_admin")), ("Launch log", None)])
+        breadcrumbs=lti_admin_crumbs(("Launch log", None)))
 
 
 @bp.get("/admin/lti/launches/<int:log_id>")
@@ -146,6 +147,6 @@ def admin_launch(log_id: int):
         registration=launch_log.registrations_by_id([row]).get(row.registration_id),
         user=launch_log.users_by_id([row]).get(row.user_id), resource_name=launch_log.resource_names([row]).get(
             row.published_resource_id), outcomes=launch_log.OUTCOME_LABELS, cookies=launch_log.COOKIE_LABELS,
-        lti_nav_active="Launch log", breadcrumbs=[("Site administration", url_for("admin_users.site_admin")),
-                     ("Launch log", url_for(".admin_launches")), (f"Launch {row.id}", None)])
+        lti_nav_active="Launch log", breadcrumbs=lti_admin_crumbs(
+            ("Launch log", url_for(".admin_launches")), (f"Launch {row.id}", None)))
 

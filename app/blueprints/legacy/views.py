@@ -16,6 +16,7 @@ from app.lti.legacy.cartridge import CONTENT_TYPE, cartridge_xml
 from app.lti.legacy.launch import LegacyLaunchError, resource_by_token, with_params
 from app.lti.legacy.tool_proxy import InvalidRegistrationRequest, RegistrationError
 from app.security import admin_required, allow_framing
+from app.templating import lti_admin_crumbs
 from app.services.launch import log as launch_log
 from app.services.legacy import consumers as legacy
 from app.services.platforms.framing import frame_ancestors
@@ -110,8 +111,5 @@ def register(tool_id: int, token: str):
 def consumers():
     """Legacy consumers seen: key, name, GUID, version, the resources each uses, last access."""
     title = "Legacy consumers"
-    breadcrumbs = [("Site administration", url_for("admin_users.site_admin")),
-                   ("Publish as LTI tool", url_for("admin_users.site_admin", _anchor="publish-as-lti-tool")),
-                   (title, None)]
-    return render_template("legacy/consumers.html", title=title, breadcrumbs=breadcrumbs, lti_nav_active=title,
-                           consumers=legacy.consumers_overview())
+    return render_template("legacy/consumers.html", title=title, breadcrumbs=lti_admin_crumbs((title, None)),
+                           lti_nav_active=title, consumers=legacy.consumers_overview())

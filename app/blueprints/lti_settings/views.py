@@ -9,6 +9,7 @@ from app.blueprints.lti_settings.forms import (
 )
 from app.extensions import db
 from app.security import admin_required
+from app.templating import lti_admin_crumbs
 from app.services.platforms import settings
 from app.services.errors import ValidationErrors
 
@@ -16,10 +17,8 @@ bp = Blueprint("lti_settings", __name__)
 
 
 def _render(template: str, title: str, status: int, **context):
-    breadcrumbs = [("Site administration", url_for("admin_users.site_admin")),
-                   ("Publish as LTI tool", url_for("admin_users.site_admin", _anchor="publish-as-lti-tool")),
-                   (title, None)]
-    return render_template(template, title=title, breadcrumbs=breadcrumbs, lti_nav_active=title, **context), status
+    return render_template(template, title=title, breadcrumbs=lti_admin_crumbs((title, None)), lti_nav_active=title,
+                           **context), status
 
 
 @bp.route("/admin/lti/defaults", methods=["GET", "POST"])

@@ -11,9 +11,11 @@ from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYMENT_PENDING
 from app.security import admin_required
+from app.templating import lti_admin_crumbs
 from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from app.services.platforms import keys as tool_keys
+from app.services.platforms.site_address import site_address
 from app.services.errors import ServiceError, ValidationErrors
 
 bp = Blueprint("registrations", __name__, url_prefix="/admin/lti")
@@ -24,9 +26,14 @@ GUIDES = {"moodle": "Moodle", "canvas": "Canvas", "brightspace": "Brightspace", 
           "sakai": "Sakai", "schoology": "Schoology"}
 
 
+@bp.context_processor
+def _site_address():
+    """Every page here gives out URLs built from COURSEPORT_BASE_URL and warns while an LMS cannot use them."""
+    return {"site_address": site_address()}
+
+
 def _crumbs(*trail):
-    return [("Site administration", url_for("admin_users.site_admin")),
-            ("Tool registration", url_for("registrations.index")), *trail]
+    return lti_admin_crumbs(("Tool registration", url_for("registrations.index")), *trail)
 
 
 def _registration(registration_id: int):
@@ -229,8 +236,7 @@ def decide_deployment(registration_id: int, deployment_pk: int, decision: str):
 def guides():
     return render_template("registrations/guides.html", title="Setup guides", guides=GUIDES,
                            rows=platforms.list_registrations(),
-                           breadcrumbs=[("Site administration", url_for("admin_users.site_admin")),
-                                        ("Setup guides", None)],
+                           breadcrumbs=lti_admin_crumbs(("Setup guides", None)),
                            lti_nav_active="Setup guides")
 
 
@@ -244,9 +250,8 @@ def guide(registration_id: int, lms: str):
     return render_template(f"registrations/guides/{lms}.html", title=f"Setup guide: {GUIDES[lms]}",
                            lms_name=GUIDES[lms], registration=registration, urls=tool_urls(registration.login_id),
                            url_state=url_state,
-                           breadcrumbs=[("Site administration", url_for("admin_users.site_admin")),
-                                        ("Setup guides", url_for("registrations.guides")),
-                                        (f"{GUIDES[lms]}: {registration.name}", None)],
+                           breadcrumbs=lti_admin_crumbs(("Setup guides", url_for("registrations.guides")),
+                                                        (f"{GUIDES[lms]}: {registration.name}", None)),
                            lti_nav_active="Setup guides")
 
 
@@ -257,8 +262,7 @@ def keys():
     db.session.commit()  # the first visit creates the Current and Next keys
     return render_template("registrations/keys.html", title="Tool keys", rows=rows,
                            grace_days=tool_keys.grace_days(),
-                           breadcrumbs=[("Site administration", url_for("admin_users.site_admin")),
-                                        ("Tool keys", None)],
+                           breadcrumbs=lti_admin_crumbs(("Tool keys", None)),
                            lti_nav_active="Tool keys")
 
 

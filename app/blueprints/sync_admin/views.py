@@ -13,7 +13,9 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Course, PublishedResource, SyncJob
+from app.models.jobs import JOB_FAILED
 from app.security import admin_required
+from app.templating import course_crumbs, lti_admin_crumbs
 from app.services.legacy import outcomes as legacy_outcomes
 from app.services.publishing import resources as publishing
 from app.services.sync import jobs as sync_jobs
@@ -75,11 +77,8 @@ def _status_url(course: Course, resource: PublishedResource) -> str:
 
 
 def _crumbs(course: Course, resource: PublishedResource, name: str) -> list[tuple[str, str | None]]:
-    course_href = (url_for("courses.view_course", course_id=course.id)
-                   if "courses.view_course" in current_app.view_functions else None)
     tools_href = url_for("tools.course_tools", course_id=course.id, tab="legacy" if resource.is_legacy else None)
-    return [("My courses", url_for("main.index")), (course.full_name, course_href),
-            ("Published as LTI tools", tools_href), (f"Synchronisation: {name}", None)]
+    return course_crumbs(course, ("Published as LTI tools", tools_href), (f"Synchronisation: {name}", None))
 
 
 @bp.get("/course/<int:course_id>/lti/<int:resource_id>/sync", endpoint="sync_status")
@@ -151,10 +150,12 @@ def jobs():
         abort(400)
     page = db.paginate(sync_jobs.jobs_query(status), page=_page_number(), per_page=sync_jobs.PER_PAGE,
                        error_out=False)
+    failed = db.session.scalar(db.select(db.func.count()).select_from(sync_jobs.jobs_query(JOB_FAILED).subquery()))
     return render_template(
         "sync_admin/jobs.html", title="Sync jobs", rows=sync_jobs.job_rows(list(page.items)), page=page,
+        failed=failed,
         status=status or sync_jobs.ALL, statuses=sync_jobs.STATUS_LABELS, lti_nav_active="Sync jobs",
-        breadcrumbs=[("Site administration", url_for("admin_users.site_admin")), ("Sync jobs", None)])
+        breadcrumbs=lti_admin_crumbs(("Sync jobs", None)))
 
 
 @bp.post("/admin/lti/jobs/<int:job_id>/retry")

@@ -66,11 +66,12 @@ class PublishForm(FlaskForm):
                           render_kw={"data-controls": "member_sync_mode", "data-controls-value": "1"})
     member_sync_mode = _select("User synchronisation mode", _choices(MEMBER_SYNC_MODES))
     email_visibility = _select("Email visibility", _choices(EMAIL_VISIBILITY))
-    city = StringField("City/town", render_kw={"maxlength": 120})
+    # No maxlength: the browser would cut a pasted value silently; the service says what is too long.
+    city = StringField("City/town")
     country = _select("Select a country", [SelectChoice("", "Select a country..."), *_choices(COUNTRIES)])
     timezone = _select("Timezone")
     lang = _select("Preferred language", _choices(LANGUAGES))
-    institution = StringField("Institution", render_kw={"maxlength": 40})
+    institution = StringField("Institution")
 
     def set_choices(self, activities: list[Activity], registrations: list[PlatformRegistration], *,
                     activity_deleted: bool = False) -> None:

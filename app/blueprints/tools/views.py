@@ -16,7 +16,7 @@ from app.services.publishing import resources as publishing
 from app.services.errors import NotFound, ServiceError, ValidationErrors
 from app.services.courses.permissions import can_manage_course, can_view_staff_pages
 from app.services.publishing.publish_values import LTI_VERSIONS, PublishValues
-from app.templating import viewer_zone
+from app.templating import course_crumbs, lti_admin_crumbs, viewer_zone
 
 bp = Blueprint("tools", __name__)
 
@@ -42,8 +42,7 @@ def _tab_url(course: Course, legacy: bool) -> str:
 
 def _course_crumbs(course: Course, *more: tuple[str, str | None],
                    legacy: bool = False) -> list[tuple[str, str | None]]:
-    return [("My courses", url_for("main.index")), (course.full_name, url_for("courses.view_course", course_id=course.id)),
-            ("Published as LTI tools", _tab_url(course, legacy) if more else None), *more]
+    return course_crumbs(course, ("Published as LTI tools", _tab_url(course, legacy)), *more)
 
 
 @bp.get("/course/<int:course_id>/lti")
@@ -178,6 +177,4 @@ def admin_published():
         courses=db.session.scalars(db.select(Course).order_by(Course.full_name)).all(),
         versions=LTI_VERSIONS,
         lti_nav_active="Published resources",
-        breadcrumbs=[("Site administration", url_for("admin_users.site_admin")),
-                     ("Publish as LTI tool", url_for("admin_users.site_admin", _anchor="publish-as-lti-tool")),
-                     ("Published resources", None)])
+        breadcrumbs=lti_admin_crumbs(("Published resources", None)))

@@ -10,7 +10,8 @@ CURRENT = DriverStatement(
 COUNT = DriverStatement("SELECT count(*) FROM enrolment WHERE published_resource_id = :resource")
 ENROL = DriverStatement(
     "INSERT INTO enrolment (course_id, user_id, published_resource_id, time_start, time_end, created_at, "
-    "updated_at) VALUES (:course, :user, :resource, :now, :end, :now, :now) RETURNING id", times=("now", "end"))
+    "updated_at) VALUES (:course, :user, :resource, :now, :end, :now, :now) "
+    "ON CONFLICT (published_resource_id, user_id) DO NOTHING RETURNING id", times=("now", "end"))
 ROLE = DriverStatement(
     "INSERT INTO role_assignment (enrolment_id, user_id, course_id, activity_id, role, created_at, updated_at) "
     "VALUES (:enrolment, :user, :course, :activity, :role, :now, :now)", times=("now",))

@@ -68,6 +68,12 @@ def enrol(user: User, resource: PublishedResource, role: str,
     enrolment_id = existing.enrolment_id if existing else _ENROL.scalar(
         course=resource.course_id, user=user_id, resource=resource.id, now=now,
         end=now + timedelta(seconds=resource.enrol_period) if resource.enrol_period else None)
+    if enrolment_id is None:
+        # A simultaneous launch enrolled the user first (PostgreSQL lets both get this far; the insert waited for
+        # the other transaction): carry on with its enrolment.
+        existing = current(resource, user_id)
+        assert existing is not None  # the enrolment our insert conflicted with
+        enrolment_id = existing.enrolment_id
     if existing is None or existing.role_id is None:
         _ROLE.execute(enrolment=enrolment_id, user=user_id, course=resource.course_id, activity=activity_id,
                       role=role, now=now)

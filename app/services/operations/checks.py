@@ -5,12 +5,10 @@ of each registration is what they report).
 """
 from __future__ import annotations
 
-import ipaddress
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
@@ -19,6 +17,7 @@ from app.extensions import db
 from app.lti import keys
 from app.models import PlatformRegistration, ToolKey
 from app.services.operations.schema import current_revision, head_revision
+from app.services.platforms.site_address import site_address
 from app.services.sync.status import worker_silence_minutes
 
 MIN_SECRET_LENGTH = 32
@@ -37,23 +36,14 @@ class Finding:
         return asdict(self)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_base_url() -> Finding:
-    base = current_app.config["COURSEPORT_BASE_URL"]
-    parts = urlsplit(base)
-    if parts.scheme != "https":
+    address = site_address()
+    base = address.url
+    if not address.https:
         return Finding("base_url", False, f"COURSEPORT_BASE_URL is {base}: platforms and browsers inside an LMS "
                        "iframe need https (session cookies are only sent there as Secure; SameSite=None).",
                        "Set COURSEPORT_BASE_URL to the public https:// address of the TLS reverse proxy.")
-    if _loopback(parts.hostname or ""):
+    if address.loopback:
         return Finding("base_url", False, f"COURSEPORT_BASE_URL is {base}: platforms cannot reach a loopback "
                        "address.", "Set COURSEPORT_BASE_URL to the public https:// address of the TLS reverse proxy.")
     return Finding("base_url", True, f"COURSEPORT_BASE_URL is {base}.")

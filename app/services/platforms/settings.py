@@ -138,17 +138,19 @@ def normalise_origin(line: str) -> str | None:
 
 
 def _parse_origins(value: Any) -> tuple[list[str], str | None]:
+    """The origins, or a message naming every line that is not one (one per line), so all get fixed at once."""
     lines = value if isinstance(value, (list, tuple)) else str(value or "").splitlines()
     origins: list[str] = []
+    invalid: list[str] = []
     for line in (str(item).strip() for item in lines):
         if not line:
             continue
         origin = normalise_origin(line)
         if origin is None:
-            return [], invalid_origin_message(line)
-        if origin not in origins:
+            invalid.append(invalid_origin_message(line))
+        elif origin not in origins:
             origins.append(origin)
-    return origins, None
+    return ([], "\n".join(invalid)) if invalid else (origins, None)
 
 
 def clean_lti_settings(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -9,8 +9,8 @@ from typing import Iterable, Mapping
 from sqlalchemy import Select, func, select
 
 from app.extensions import db
-from app.models import Course, Enrolment, LtiUser, PlatformRegistration, PublishedResource, SyncJob
-from app.models.jobs import JOB_FAILED, JOB_PENDING, JOB_RUNNING
+from app.models import Course, Enrolment, GradeSyncLog, LtiUser, PlatformRegistration, PublishedResource, SyncJob
+from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 from app.models.tools import LTI_ADVANTAGE, LTI_LEGACY
 
 GRADE_JOB_KINDS = ("grade_push", "outcome_push")
@@ -68,20 +68,31 @@ def last_launches(resources: Iterable[PublishedResource]) -> dict[int, datetime]
     return {resource_id: at for resource_id, at in rows if at is not None}
 
 
-def _job_state(enabled: bool, counts: Mapping[str, int]) -> str:
+SYNC_WAITING = "Waiting for the first launch"
+SYNC_NOT_YET = "Not synced yet"
+
+
+def _job_state(enabled: bool, counts: Mapping[str, int], launched: bool) -> str:
+    """"OK" only once a sync has run: before that, say what it is waiting for."""
     if not enabled:
         return "Off"
     parts = [f"{counts[status]} {status}" for status in ("pending", "failed") if counts.get(status)]
-    return ", ".join(parts) or "OK"
+    if parts:
+        return ", ".join(parts)
+    if counts.get("done"):
+        return "OK"
+    return SYNC_NOT_YET if launched else SYNC_WAITING
 
 
 def sync_states(resources: Iterable[PublishedResource]) -> dict[int, SyncState]:
-    """The Sync column: Off, OK, or the pending/failed job counts of grade and user synchronisation."""
+    """The Sync column: Off, OK, the pending/failed job counts of grade and user synchronisation, or what a
+    resource that never synced is waiting for (its first launch, then its first sync)."""
     resources = list(resources)
+    ids = [resource.id for resource in resources]
     rows = db.session.execute(
         select(SyncJob.published_resource_id, SyncJob.kind, SyncJob.status, func.count(SyncJob.id))
-        .where(SyncJob.published_resource_id.in_([resource.id for resource in resources]),
-               SyncJob.status.in_((JOB_PENDING, JOB_RUNNING, JOB_FAILED)))
+        .where(SyncJob.published_resource_id.in_(ids),
+               SyncJob.status.in_((JOB_PENDING, JOB_RUNNING, JOB_FAILED, JOB_DONE)))
         .group_by(SyncJob.published_resource_id, SyncJob.kind, SyncJob.status)).all()
     counts: dict[tuple[int, str], dict[str, int]] = {}
     for resource_id, kind, status, count in rows:
@@ -89,11 +100,20 @@ def sync_states(resources: Iterable[PublishedResource]) -> dict[int, SyncState]:
         if area is None:
             continue
         bucket = counts.setdefault((resource_id, area), {})
-        label = "failed" if status == JOB_FAILED else "pending"  # a running job has not finished yet
+        # A running job has not finished yet.
+        label = {JOB_FAILED: "failed", JOB_DONE: "done"}.get(status, "pending")
         bucket[label] = bucket.get(label, 0) + count
-    return {resource.id: SyncState(grades=_job_state(resource.grade_sync, counts.get((resource.id, "grades"), {})),
-                                   users=_job_state(resource.member_sync, counts.get((resource.id, "users"), {})))
-            for resource in resources}
+    # Done grade jobs are pruned after a while; the grade log keeps what was sent.
+    for resource_id in db.session.scalars(select(GradeSyncLog.published_resource_id).distinct()
+                                          .where(GradeSyncLog.published_resource_id.in_(ids))):
+        bucket = counts.setdefault((resource_id, "grades"), {})
+        bucket["done"] = bucket.get("done", 0) + 1
+    launched = set(db.session.scalars(select(LtiUser.published_resource_id).distinct()
+                                      .where(LtiUser.published_resource_id.in_(ids))))
+    return {resource.id: SyncState(
+        grades=_job_state(resource.grade_sync, counts.get((resource.id, "grades"), {}), resource.id in launched),
+        users=_job_state(resource.member_sync, counts.get((resource.id, "users"), {}), resource.id in launched))
+        for resource in resources}
 
 
 def registration_choices() -> list[PlatformRegistration]:
