@@ -29,7 +29,8 @@ def _urls(registration: PlatformRegistration) -> dict[str, Any]:
     urls = tool_urls(registration.login_id)
     state = registration_urls.registration_url_state(registration)
     return {"tool_url": urls.tool_url, "initiate_login_url": urls.initiate_login_url, "jwks_url": urls.jwks_url,
-            "deep_linking_url": urls.deep_linking_url, "registration_url": state.url,
+            "deep_linking_url": urls.deep_linking_url, "canvas_json_url": urls.canvas_json_url,
+            "registration_url": state.url,
             "registration_url_state": state.state, "registration_url_expires": state.expires_at}
 
 

@@ -51,6 +51,8 @@ _REGISTER_FIX = ("Open Tool registration and register the platform, or correct t
 _RESOURCE_FIX = "Enable it, or add this registration under Available to, or relink."
 _LTI11_MESSAGE = ("This is an LTI 1.1 launch sent to the LTI 1.3 Tool URL. Use the legacy Launch URL shown on the "
                   "course's 'Published as LTI tools' page, or set the link up for LTI Advantage.")
+_CUSTOM_ID_MESSAGE = ("Invalid launch data. The custom claim field 'id' is required to launch an activity or "
+                      "resource over LTI Advantage.")
 _RESOURCE_MESSAGE = "Invalid launch data. The resource '{id}' is unavailable or does not exist."
 BAD_LAUNCH_MESSAGE = "Bad launch. The launch data could not be found. Please launch the tool again from your course."
 
@@ -193,12 +195,25 @@ REASONS: dict[str, _Reason] = {
                               "Check that the LTI 1.1 secret the platform uses for consumer key {key} matches the "
                               "Secret of a legacy resource here, or remove the migration claim in the platform."),
     # The published resource
-    "missing_custom_id": _Reason(400, "missing_custom_id",
-                                 "Invalid launch data. The custom claim field 'id' is required to launch an "
-                                 "activity or resource over LTI Advantage.",
+    "missing_custom_id": _Reason(400, "missing_custom_id", _CUSTOM_ID_MESSAGE,
                                  "The link has no custom parameter id.",
                                  "Create the link through content selection, or add the custom parameter \"id=\" "
                                  "with the UUID shown on the course's Published as LTI tools page."),
+    "course_not_linked": _Reason(400, "missing_custom_id",
+                                 "This course has not been set up yet. A teacher must first add the course through "
+                                 "content selection (add this tool's content to the course, for example to a "
+                                 "module), then open it once from there.",
+                                 "The link has no custom parameter id (a course navigation link) and no Courseport "
+                                 "course is linked yet in context {context_id} of deployment {deployment_id}.",
+                                 "Have a teacher add the course through content selection (in Canvas: Link "
+                                 "Selection or Assignment Selection) and open that link once; course navigation "
+                                 "then opens it."),
+    "course_link_ambiguous": _Reason(400, "missing_custom_id", _CUSTOM_ID_MESSAGE,
+                                     "The link has no custom parameter id (a course navigation link) and several "
+                                     "Courseport courses are linked in context {context_id} of deployment "
+                                     "{deployment_id}, so it names none of them.",
+                                     "Open each course through its own link, or keep one Courseport course per "
+                                     "platform course to use course navigation."),
     "resource_missing": _Reason(404, "resource_unavailable", _RESOURCE_MESSAGE, "Resource {id} does not exist.",
                                 _RESOURCE_FIX),
     "resource_disabled": _Reason(404, "resource_unavailable", _RESOURCE_MESSAGE, "Resource {id} is disabled.",

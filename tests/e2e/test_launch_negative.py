@@ -116,9 +116,13 @@ LAUNCH_CASES: list[tuple[str, Callable[[World], dict], int, str, str]] = [
      400, "The target_link_uri claim does not point to this tool.", "target_link_uri"),
     ("lti1p1 claim without sign", lambda w: {"claims": {CLAIM + "lti1p1": {"oauth_consumer_key": "old-key"}}},
      401, "Missing 'oauth_consumer_key_sign' property in lti1p1 migration claim.", "oauth_signature"),
-    ("missing custom id", lambda w: {"resource_uuid": None},
+    ("missing custom id", lambda w: {"resource_uuid": None, "claims": {CLAIM + "context": REMOVE}},
      400, "Invalid launch data. The custom claim field 'id' is required to launch an activity or resource over "
           "LTI Advantage.", "missing_custom_id"),
+    ("missing custom id in a context with no linked course", lambda w: {"resource_uuid": None},
+     400, "This course has not been set up yet. A teacher must first add the course through content selection "
+          "(add this tool's content to the course, for example to a module), then open it once from there.",
+     "missing_custom_id"),
     ("unknown custom id", lambda w: {"resource_uuid": "6f0e4b4e-0000-4000-8000-000000000000"},
      404, "Invalid launch data. The resource '6f0e4b4e-0000-4000-8000-000000000000' is unavailable or does not "
           "exist.", "resource_unavailable"),

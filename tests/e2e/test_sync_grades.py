@@ -133,6 +133,23 @@ def test_a_coupled_line_item_with_a_query_string_is_used_directly(app, platform)
     assert platform.requests_to(r"/lineitems$") == []
 
 
+def test_a_line_items_container_url_with_a_query_string_keeps_it_when_searching_creating_and_scoring(app, platform):
+    """Moodle's line items URL carries `?type_id=…`: the search adds its filters after it, the new line item is
+    created at it, and the score goes to the created item's own URL."""
+    scene = grade_scene(platform, link_kwargs={"lineitems_url": platform.lineitems_url() + "?type_id=2"})
+    scene.grade(scene.students[0], "6")
+    worker.run_due()
+
+    [search] = platform.requests_to(r"/lineitems$", "GET")
+    assert search.query == {"type_id": "2", "resource_link_id": scene.link.resource_link_id,
+                            "resource_id": scene.resource.uuid, "tag": "grade"}
+    [create] = platform.requests_to(r"/lineitems$", "POST")
+    assert create.query == {"type_id": "2"}
+    [post] = platform.requests_to(r"/scores$", "POST")
+    assert post.path == "/contexts/c1/lineitems/1/scores"
+    assert [s.data["scoreGiven"] for s in platform.scores()] == [6.0]
+
+
 def test_unchanged_grades_are_not_resent(app, platform):
     scene = grade_scene(platform)
     scene.grade(scene.students[0], "8")

@@ -12,8 +12,10 @@ from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
 from app.models import Deployment, PlatformRegistration, User
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
-from app.models.queries.launch import AVAILABLE_TO as _AVAILABLE_TO, RESOURCE as _RESOURCE, USABLE as _USABLE
-from app.models.tools import LTI_ADVANTAGE
+from app.models.queries.launch import (
+    AVAILABLE_TO as _AVAILABLE_TO, LINKED_COURSES as _LINKED_COURSES, RESOURCE as _RESOURCE, USABLE as _USABLE,
+)
+from app.models.tools import LTI_ADVANTAGE, TARGET_COURSE
 from app.services.launch import log as launch_log
 from app.services.launch import provisioning
 from app.services.launch import records as launch_records
@@ -43,14 +45,26 @@ def usable_registration(launch: LaunchData) -> tuple[PlatformRegistration, Deplo
     return registration, deployment
 
 
+def _requested_id(launch: LaunchData) -> str:
+    """The custom `id`; without one, the only Courseport course linked in the launch's context."""
+    if launch.custom_id:
+        return launch.custom_id
+    if launch.context is None:
+        raise launch_error("missing_custom_id")
+    linked = _LINKED_COURSES.rows(deployment=launch.deployment_pk, context=launch.context["id"],
+                                  course=TARGET_COURSE, version=LTI_ADVANTAGE)
+    if len(linked) != 1:
+        raise launch_error("course_not_linked" if not linked else "course_link_ambiguous",
+                           context_id=launch.context["id"], deployment_id=launch.deployment_id)
+    return linked[0][0]
+
+
 def resolve_resource(launch: LaunchData, registration: Any) -> Any:
-    """The custom `id` must name an enabled LTI Advantage resource, with its activity, available to
-    this registration. The log says which condition failed; the user sees one message.
+    """The custom `id` (or the context's one linked course) must name an enabled LTI Advantage resource, with its
+    activity, available to this registration. The log says which condition failed; the user sees one message.
 
     Returns a row with the published_resource columns a launch reads (the same names as the model's)."""
-    custom_id = launch.custom_id
-    if not custom_id:
-        raise launch_error("missing_custom_id")
+    custom_id = _requested_id(launch)
     try:
         key = str(uuid_module.UUID(custom_id))
     except ValueError:

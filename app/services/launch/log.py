@@ -164,7 +164,9 @@ def dynamic_registration(attempt: Attempt, registration_id: int | None, *, failu
         record(KIND_DYNAMIC_REGISTRATION, SUCCESS, attempt, registration=registration,
                deployment_id=deployment.deployment_id if deployment else None)
         return
-    error = LtiError(failure.message, failure.status, check_code="dynamic_registration", cause=failure.message,
+    answer = getattr(failure, "platform_response", None)
+    cause = f"{failure.message} The platform answered: {answer[:500]}" if answer else failure.message
+    error = LtiError(failure.message, failure.status, check_code="dynamic_registration", cause=cause,
                      fix=DYNAMIC_REGISTRATION_FIX)
     record(KIND_DYNAMIC_REGISTRATION, FAILED, attempt, error=error, registration=registration)
 
