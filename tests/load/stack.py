@@ -141,7 +141,7 @@ class Stack:
                 if result.launch is not None and result.launch.status_code == 302:
                     statuses.append(browser.follow(result.launch).status_code)
                     return statuses
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, reset or cut short by a dying worker
                 time.sleep(0.2)
                 continue
             if statuses and statuses[-1] >= 500:

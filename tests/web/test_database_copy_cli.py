@@ -38,10 +38,11 @@ def _copy(app, *args: str):
 
 
 def _rows(url: str) -> int:
+    """Rows the copy would have written: everything but the signing keys a migrated database makes itself."""
     engine = create_engine(url)
     with engine.connect() as connection:
         total = sum(connection.execute(select(func.count()).select_from(table)).scalar_one()
-                    for table in db.metadata.sorted_tables)
+                    for table in db.metadata.sorted_tables if table.name != "tool_key")
     engine.dispose()
     return total
 
@@ -84,7 +85,8 @@ def test_a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty(sou
     db.session.execute(text("UPDATE user SET username = 'ada'"))
     db.session.commit()
     code, body = _copy(source, "--target", postgres_url)
-    assert (code, body["rows"]["user"], body["rows"]["course"], body["total_rows"]) == (0, 1, 1, 2)
+    # the user, the course and the two signing keys
+    assert (code, body["rows"]["user"], body["rows"]["course"], body["total_rows"]) == (0, 1, 1, 4)
 
 
 @pytest.mark.postgresql
