@@ -17,9 +17,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """`{user id}.{session generation}` (User.get_id): a session from before the account's sessions were ended
+    (logout, password change, suspension, an unlinked identity) finds no user and is anonymous."""
+    user_id, _, generation = session_id.partition(".")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
     # Every signed-in request loads its user: one driver-level statement.
-    found = _USER.instances(User, id=int(user_id))
+    found = _USER.instances(User, id=int(user_id), generation=int(generation))
     return found[0] if found else None
 
 
@@ -67,6 +72,11 @@ def allow_form_action(origin: str) -> None:
 def allow_framing(origins: list[str]) -> None:
     """Mark this response as embeddable by these origins (LMS pages), replacing the default 'self' only."""
     g.frame_ancestors = origins
+
+
+def deny_framing() -> None:
+    """This page shows secrets: no frame may hold it, whatever the session's launch allowed."""
+    g.pop("frame_ancestors", None)
 
 
 def csp_nonce() -> str:

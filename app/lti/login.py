@@ -32,6 +32,7 @@ STORAGE = "storage"
 NEW_WINDOW = "new_window"
 # Added to the login URL a cookie notice opens in a new window, so the launch log can tell that path apart.
 NEW_WINDOW_PARAM = "lti_new_window"
+MAX_PARAMETER = 4096  # characters in one login parameter (lti_message_hint may be a signed token)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class CourseportOIDCLogin(FlaskOIDCLogin):
 
     def validate_oidc_login(self) -> ToolRegistration:
         if self._found is None:
+            _check_lengths(request.values)
             iss = self._get_request_param("iss")
             if not iss:
                 raise launch_error("login_no_iss")
@@ -112,6 +114,14 @@ class CourseportOIDCLogin(FlaskOIDCLogin):
         if found is None:
             raise _registration_error(iss, client_id, login_id)
         return found
+
+
+def _check_lengths(params: Any) -> None:
+    """Every login parameter is short (identifiers, a URL, opaque hints); a longer one is refused before use."""
+    for name, value in params.items(multi=True):
+        if len(name) > MAX_PARAMETER or len(value) > MAX_PARAMETER:
+            raise launch_error("login_parameter_too_long", name=name[:40], length=max(len(name), len(value)),
+                               limit=MAX_PARAMETER, iss=params.get("iss"))
 
 
 def _registration_error(iss: str, client_id: str | None, login_id: str | None) -> LtiError:

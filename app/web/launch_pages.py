@@ -30,9 +30,10 @@ def attempt() -> launch_log.Attempt:
     return launch_log.Attempt(user_agent=request.user_agent.string, ip=request.remote_addr)
 
 
-def framed_launch_page(settings: dict[str, Any]) -> None:
-    """A page answering the launch itself shows inside the platform's frame whatever the embedding setting."""
-    allow_framing(frame_ancestors(settings, launch_page=True))
+def framed_launch_page(settings: dict[str, Any], launch: LaunchData | None = None) -> None:
+    """A page answering the launch itself shows inside the platform's frame whatever the embedding setting
+    (the launch's own platform, once it validated)."""
+    allow_framing(frame_ancestors(settings, launch, launch_page=True))
 
 
 def error_page(error: LtiError, reference: int | None = None) -> tuple[str, int]:
@@ -47,7 +48,7 @@ def refuse(kind: str, error: LtiError, settings: dict[str, Any], launch: LaunchD
     site's policy."""
     error, row = lti13.record_refusal(kind, error, attempt(), settings, launch, validating=validating)
     db.session.commit()
-    framed_launch_page(settings)
+    framed_launch_page(settings, launch)
     return error_page(error, row.id)
 
 
@@ -57,7 +58,7 @@ def hand_off(launch: LaunchData, settings: dict[str, Any], *, log_id: int, promp
     store_launch(launch, bind=False, log_id=log_id, prompt_mode=prompt_mode)
     token = create_handoff(launch)
     db.session.commit()
-    framed_launch_page(settings)
+    framed_launch_page(settings, launch)
     template = "launch/new_window.html" if launch.cookie_method == "none" else "launch/open_tool.html"
     return make_response(render_template(template, title=OPEN_TOOL_TITLE,
                                          handoff_url=url_for("launch.handoff", token=token)))
@@ -100,6 +101,6 @@ def proceed(kind: str, launch: LaunchData, settings: dict[str, Any], *, stored: 
     launch_log.launch_row(kind, launch, attempt(), resource_id=result.resource.id, user_id=result.user.id)
     if stored:
         forget_launch(launch.launch_id)
-    enter_launched_session(result.user, result.embed_scope, frame_ancestors(settings))
+    enter_launched_session(result.user, result.embed_scope, frame_ancestors(settings, launch))
     db.session.commit()
     return redirect(result.path)

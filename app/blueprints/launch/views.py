@@ -12,6 +12,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 
 from app.extensions import csrf, db
+from app.limits import db_int, page_number
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch import (
     FRAME_SESSION_KEY, LaunchData, forget_state_cookie, restore_launch, start_login, take_handoff, validate_launch,
@@ -134,10 +135,10 @@ def _date_arg(name: str) -> date | None:
 @admin_required
 def admin_launches():
     filters = launch_log.LogFilters(
-        outcome=request.args.get("outcome", ""), registration_id=request.args.get("registration", type=int),
+        outcome=request.args.get("outcome", ""), registration_id=request.args.get("registration", type=db_int),
         kind=request.args.get("kind", ""), date_from=_date_arg("from"), date_to=_date_arg("to"),
         user=request.args.get("user", "").strip())
-    page = db.paginate(launch_log.launches_query(filters), page=request.args.get("page", 1, type=int),
+    page = db.paginate(launch_log.launches_query(filters), page=request.args.get("page", 1, type=page_number),
                        per_page=PER_PAGE, error_out=False)
     rows = list(page.items)
     args = {key: value for key, value in request.args.items() if key != "page" and value}
