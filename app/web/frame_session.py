@@ -67,6 +67,9 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         if not token:
             return super().open_session(app, request)
         kept = DbLaunchDataStorage().take(_key(token)) if len(token) <= _TOKEN_MAX else None
+        # The token is spent whatever the view does next; committing now also frees the write lock, which the
+        # view's own short transactions (the login throttle's, for one) would otherwise wait on.
+        db.session.commit()
         data = session_json_serializer.loads(kept["session"]) \
             if isinstance(kept, dict) and isinstance(kept.get("session"), str) else {}
         if not data or data.get(_BROWSER_KEY) != _browser(request):
