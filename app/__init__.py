@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from app.config import load_config
+from app.limits import BoundedIntConverter
 from app.extensions import csrf, db, login_manager, migrate
 
 
@@ -20,6 +21,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         static_folder="../static",
     )
     load_config(app, test_config)
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -74,8 +76,10 @@ def _register_cli(app: Flask) -> None:
 
 def _register_request_hooks(app: Flask) -> None:
     from app import errors, security, templating
+    from app.web import frame_session
 
     security.init_app(app)
+    frame_session.init_app(app)
     errors.register_errorhandlers(app)
     templating.init_app(app)
 

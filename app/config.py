@@ -8,6 +8,8 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+from app import limits
+
 VERSION = "0.1.0"
 
 
@@ -28,8 +30,15 @@ class DefaultConfig:
     LOGIN_THROTTLE_IP = 20
     LOGIN_THROTTLE_MINUTES = 15
     JOBS_INLINE = False
+    # URLs that arrive in requests (LTI 2 profiles, launch service URLs, dynamic registration) may lead to
+    # loopback, link-local or private addresses only when this is on; URLs an admin typed may lead anywhere.
+    ALLOW_PRIVATE_ADDRESSES = False
     # Any werkzeug.security method; tests choose a cheap one through configuration.
     PASSWORD_HASH_METHOD = "scrypt"
+    # Werkzeug refuses larger bodies, form fields and multipart forms with 413 before a view runs.
+    MAX_CONTENT_LENGTH = limits.MAX_CONTENT_LENGTH
+    MAX_FORM_MEMORY_SIZE = limits.MAX_FORM_MEMORY_SIZE
+    MAX_FORM_PARTS = limits.MAX_FORM_PARTS
 
 
 def _secret_key(instance_path: str) -> str:
@@ -44,6 +53,9 @@ def _secret_key(instance_path: str) -> str:
     return key
 
 
+_INTEGER_SETTINGS = {"MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_FORM_PARTS"}
+
+
 def _env_overrides() -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     if os.environ.get("DATABASE_URL"):
@@ -51,8 +63,12 @@ def _env_overrides() -> dict[str, Any]:
     for name, value in os.environ.items():
         if name.startswith("COURSEPORT_") and name != "COURSEPORT_INSTANCE_PATH":
             key = name if name == "COURSEPORT_BASE_URL" else name[len("COURSEPORT_"):]
-            overrides[key] = {"true": True, "false": False, "1": True, "0": False}.get(value.lower(), value) \
-                if key in {"PROXY_FIX", "JOBS_INLINE"} else value
+            if key in {"PROXY_FIX", "JOBS_INLINE", "ALLOW_PRIVATE_ADDRESSES"}:
+                overrides[key] = {"true": True, "false": False, "1": True, "0": False}.get(value.lower(), value)
+            elif key in _INTEGER_SETTINGS:
+                overrides[key] = int(value)
+            else:
+                overrides[key] = value
     return overrides
 
 

@@ -6,12 +6,14 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.limits import clip
 
 TITLES = {
     400: "Bad request",
     403: "Access denied",
     404: "Page not found",
     405: "Method not allowed",
+    413: "Request too large",
     429: "Too many requests",
     500: "Something went wrong",
 }
@@ -29,7 +31,12 @@ def _wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+# A message may quote what the request sent; the page never carries more than this of it.
+MESSAGE_LIMIT = 2000
+
+
 def render_error(status: int, message: str):
+    message = clip(message, MESSAGE_LIMIT)
     if _wants_json():
         return jsonify({"error": message, "status": status}), status
     return render_template("errors/error.html", status=status, title=TITLES.get(status, "Error"),
@@ -41,6 +48,13 @@ def register_errorhandlers(app: Flask) -> None:
     def csrf_error(error: CSRFError):
         return render_error(400, "The form has expired or was not sent from this site. "
                                  "Go back, reload the page and try again.")
+
+    @app.errorhandler(413)
+    def too_large(error: HTTPException):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return render_error(413, f"The request was larger than this site accepts (at most "
+                                 f"{limit / (1024 * 1024):g} MB in all, {app.config['MAX_FORM_MEMORY_SIZE'] // 1024} "
+                                 f"KB in one field, {app.config['MAX_FORM_PARTS']} form fields). Send less data.")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

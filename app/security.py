@@ -17,9 +17,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """`{user id}.{session generation}` (User.get_id): a session from before the account's sessions were ended
+    (logout, password change, suspension, an unlinked identity) finds no user and is anonymous."""
+    user_id, _, generation = session_id.partition(".")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
     # Every signed-in request loads its user: one driver-level statement.
-    found = _USER.instances(User, id=int(user_id))
+    found = _USER.instances(User, id=int(user_id), generation=int(generation))
     return found[0] if found else None
 
 
@@ -69,6 +74,11 @@ def allow_framing(origins: list[str]) -> None:
     g.frame_ancestors = origins
 
 
+def deny_framing() -> None:
+    """This page shows secrets: no frame may hold it, whatever the session's launch allowed."""
+    g.pop("frame_ancestors", None)
+
+
 def csp_nonce() -> str:
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
@@ -92,7 +102,7 @@ def _security_headers(response: Response) -> Response:
     if "frame_ancestors" not in g:
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")  # pages may be stricter
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response

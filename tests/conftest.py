@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db as _db
-from tests import factories
+from app.lti import keys
+from tests import factories, transaction_guard
 from tests.helpers import LiveServer, free_port
 from tests.postgres import PostgresServer
 
@@ -58,12 +59,15 @@ def _sqlite_schema_template(config: dict) -> Path:
         app = _create_app(folder, {**config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
         with app.app_context():
             _db.create_all()
+            keys.ensure_keys()  # as `flask db upgrade` leaves them
+            _db.session.commit()
             _db.engine.dispose()
         _schema_template = path
     return _schema_template
 
 
-def make_app(tmp_path: Path, **overrides) -> Flask:
+def make_app(tmp_path: Path, *, tool_keys: bool = True, **overrides) -> Flask:
+    """`tool_keys=False`: a database without the signing keys `flask db upgrade` creates."""
     database = tmp_path / "test.sqlite"
     config = {
         "TESTING": True,
@@ -71,16 +75,26 @@ def make_app(tmp_path: Path, **overrides) -> Flask:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
         "COURSEPORT_BASE_URL": "http://127.0.0.1:5000",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+        "ALLOW_PRIVATE_ADDRESSES": True,  # every peer of the tests runs on 127.0.0.1
         **overrides,
     }
-    if config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}" and not database.exists():
+    if tool_keys and config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}" and not database.exists():
         database.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_sqlite_schema_template(config), database)
         return _create_app(tmp_path, config)
     app = _create_app(tmp_path, config)
     with app.app_context():
         _db.create_all()
+        if tool_keys:  # as `flask db upgrade` leaves them
+            keys.ensure_keys()
+            _db.session.commit()
     return app
+
+
+@pytest.fixture(autouse=True)
+def no_transaction_across_http(monkeypatch):
+    """Every test fails if a request to a platform leaves while the sending thread holds a database transaction."""
+    transaction_guard.install(monkeypatch)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -69,12 +69,12 @@ def make_resource(course: Course, activity=None, *, legacy: bool = False, **sett
 
     from app.models import PublishedResource
 
+    settings.setdefault("secret", secrets.token_hex(16) if legacy else None)
     resource = PublishedResource(
         course_id=course.id, activity_id=activity.id if activity else None,
         target="activity" if activity else "course", lti_version="legacy" if legacy else "1.3",
         uuid=None if legacy else str(uuid.uuid4()),
-        legacy_token=secrets.token_hex(16) if legacy else None,
-        secret=secrets.token_hex(16) if legacy else None, **settings)
+        legacy_token=secrets.token_hex(16) if legacy else None, **settings)
     db.session.add(resource)
     db.session.commit()
     return resource

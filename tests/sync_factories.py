@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from app.extensions import db
 from app.lti import keys
 from app.lti.ags_nrps import AGS_SCOPES_USED
+from app.lti.identity import platform_scope
 from app.models import (
     Activity, Course, Deployment, Grade, LtiContext, LtiIdentity, LtiUser, LtiUserResourceLink, PlatformRegistration,
     PublishedResource, ResourceLink, User,
@@ -74,9 +75,10 @@ def link_user(resource: PublishedResource, link: ResourceLink, user: User, subje
     """The user came in through this link: LTI identity, LTI user and user↔link row."""
     registration = link.deployment.registration
     subject = subject or f"sub-{user.username}"
-    if db.session.execute(db.select(LtiIdentity).where(LtiIdentity.issuer == registration.issuer,
+    scope = platform_scope(registration.platform_key)
+    if db.session.execute(db.select(LtiIdentity).where(LtiIdentity.scope == scope,
                                                        LtiIdentity.subject == subject)).scalar() is None:
-        db.session.add(LtiIdentity(user_id=user.id, issuer=registration.issuer, subject=subject,
+        db.session.add(LtiIdentity(user_id=user.id, scope=scope, issuer=registration.issuer, subject=subject,
                                    registration_id=registration.id))
     lti_user = db.session.execute(db.select(LtiUser).where(
         LtiUser.published_resource_id == resource.id, LtiUser.user_id == user.id)).scalar()

@@ -41,10 +41,20 @@ def _normalized(predicate: str | None) -> str | None:
     return predicate.replace("::text", "").replace("(", "").replace(")", "")
 
 
+def _key_states(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return sorted(connection.exec_driver_sql("SELECT state FROM tool_key").scalars())
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_matches_models(tmp_path, app):
     url = f"sqlite:///{tmp_path / 'migrated.sqlite'}"
     db_upgrade(url, tmp_path / "i")
     assert _differences(url) == []
+    assert _key_states(url) == ["current", "next"]  # the signing keys exist before anything needs one
 
 
 def test_upgrade_matches_models_on_postgresql(tmp_path, postgres_server):
@@ -53,6 +63,7 @@ def test_upgrade_matches_models_on_postgresql(tmp_path, postgres_server):
         url = postgres_server.url(name)
         db_upgrade(url, tmp_path / "i")
         assert _differences(url) == []
+        assert _key_states(url) == ["current", "next"]
         # Alembic's comparison does not look at an index's WHERE clause.
         found = {name: _normalized(where) for name, where in _index_predicates(url, "postgresql").items()}
         expected = {name: _normalized(where) for name, where in _model_predicates("postgresql").items()}

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from app.cli.output import emit, fail, json_option
+from app.cli.output import DB_ID, emit, fail, json_option
 from app.extensions import db
 from app.models import PublishedResource
 from app.services.publishing import listings, publish_values, section_checks
@@ -112,7 +112,7 @@ def list_published(shortname: str | None, as_json: bool) -> None:
 
 
 @published.command("show")
-@click.argument("resource_id", type=int)
+@click.argument("resource_id", type=DB_ID)
 @json_option
 def show(resource_id: int, as_json: bool) -> None:
     """One resource with its launch details (including a legacy secret) and settings."""
@@ -128,7 +128,7 @@ def _set_enabled(resource_id: int, enabled: bool, as_json: bool) -> None:
 
 
 @published.command("enable")
-@click.argument("resource_id", type=int)
+@click.argument("resource_id", type=DB_ID)
 @json_option
 def enable(resource_id: int, as_json: bool) -> None:
     """Let the resource be launched again."""
@@ -136,7 +136,7 @@ def enable(resource_id: int, as_json: bool) -> None:
 
 
 @published.command("disable")
-@click.argument("resource_id", type=int)
+@click.argument("resource_id", type=DB_ID)
 @json_option
 def disable(resource_id: int, as_json: bool) -> None:
     """Refuse launches, skip sync and hide it from deep linking, keeping everything."""
@@ -144,7 +144,7 @@ def disable(resource_id: int, as_json: bool) -> None:
 
 
 @published.command("delete")
-@click.argument("resource_id", type=int)
+@click.argument("resource_id", type=DB_ID)
 @click.option("--yes", is_flag=True, help="Confirm the deletion.")
 @json_option
 def delete(resource_id: int, yes: bool, as_json: bool) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.cli.output import emit, fail, json_option
+from app.cli.output import DB_ID, emit, fail, json_option
 from app.extensions import db
 from app.lti.registration import tool_urls
 from app.models import Deployment, PlatformRegistration
@@ -18,6 +18,7 @@ from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_IGNORED, DEPLOYME
 from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from app.services.platforms import keys as tool_keys
+from app.services.platforms import same_platform
 
 STATUS_LABELS = {"active": "Active", "pending": "Pending"}
 DEPLOYMENT_LABELS = {DEPLOYMENT_ACTIVE: "Active", DEPLOYMENT_PENDING: "Pending approval",
@@ -28,7 +29,8 @@ def _urls(registration: PlatformRegistration) -> dict[str, Any]:
     urls = tool_urls(registration.login_id)
     state = registration_urls.registration_url_state(registration)
     return {"tool_url": urls.tool_url, "initiate_login_url": urls.initiate_login_url, "jwks_url": urls.jwks_url,
-            "deep_linking_url": urls.deep_linking_url, "registration_url": state.url,
+            "deep_linking_url": urls.deep_linking_url, "canvas_json_url": urls.canvas_json_url,
+            "registration_url": state.url,
             "registration_url_state": state.state, "registration_url_expires": state.expires_at}
 
 
@@ -42,6 +44,7 @@ def _details(registration: PlatformRegistration) -> dict[str, Any]:
             "jwks_url": registration.jwks_url, "access_token_url": registration.access_token_url,
             "token_audience": registration.token_audience, "login_id": registration.login_id,
             "last_launch_at": registration.last_launch_at, "tool_urls": _urls(registration),
+            "same_platform_as": [peer.id for peer in same_platform.platform_peers(registration)],
             "deployments": [_deployment(d) for d in registration.deployments]}
 
 
@@ -81,7 +84,7 @@ def list_registrations(as_json: bool) -> None:
 
 
 @registrations.command("show")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def show(registration_id: int, as_json: bool) -> None:
     registration = platforms.get_registration(registration_id)
@@ -101,7 +104,7 @@ def create(name: str, as_json: bool) -> None:
 
 
 @registrations.command("update")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.option("--name")
 @click.option("--issuer")
 @click.option("--client-id")
@@ -122,7 +125,7 @@ def update(registration_id: int, as_json: bool, **changes: str | None) -> None:
 
 
 @registrations.command("delete")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.option("--yes", is_flag=True, help="Confirm: all tool deployments stored against it are removed too.")
 @json_option
 def delete(registration_id: int, yes: bool, as_json: bool) -> None:
@@ -135,8 +138,29 @@ def delete(registration_id: int, yes: bool, as_json: bool) -> None:
     emit({"deleted": registration_id}, as_json, "Platform registration deleted")
 
 
-@registrations.command("token")
+@registrations.command("same-platform")
 @click.argument("registration_id", type=int)
+@click.argument("platform_id", type=int)
+@click.option("--yes", is_flag=True, help="Confirm: LMS users linked through either registration sign in to the "
+                                          "same accounts through both.")
+@json_option
+def same_platform_as(registration_id: int, platform_id: int, yes: bool, as_json: bool) -> None:
+    """Declare REGISTRATION_ID the same platform as PLATFORM_ID (a re-registration): identities are shared."""
+    registration = platforms.get_registration(registration_id)
+    platform = same_platform.checked_target(registration, platform_id)
+    if not yes:
+        fail(f"Are you sure '{registration.name}' is the same platform as '{platform.name}'? LMS users linked "
+             f"through either registration will sign in to the same accounts through both. Add --yes to confirm.",
+             as_json)
+    joined = same_platform.join_platform(registration, platform_id)
+    db.session.commit()
+    data = {"registration": registration_id, "same_platform_as": platform_id,
+            "moved_identities": joined.moved_identities}
+    emit(data, as_json, f"'{registration.name}' is now the same platform as '{platform.name}'")
+
+
+@registrations.command("token")
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def token(registration_id: int, as_json: bool) -> None:
     """Generate a new Registration URL (the previous one stops working)."""
@@ -149,13 +173,12 @@ def token(registration_id: int, as_json: bool) -> None:
 
 
 @registrations.command("test")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def connection_test(registration_id: int, as_json: bool) -> None:
     """Test connection; exits 1 when a step failed."""
     registration = platforms.get_registration(registration_id)
-    tool_keys.ensure_keys()
-    db.session.commit()  # the platform fetches our JWKS from the web server while this command waits
+    db.session.commit()  # nothing stays open while the platform is called
     result = platforms.run_connection_test(registration)
     db.session.commit()
     emit(result, as_json, lambda: "\n".join(f"{step['name']}: {step['text']}" for step in result["steps"]))
@@ -169,7 +192,7 @@ def deployments() -> None:
 
 
 @deployments.command("list")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @json_option
 def list_deployments(registration_id: int, as_json: bool) -> None:
     registration = platforms.get_registration(registration_id)
@@ -179,7 +202,7 @@ def list_deployments(registration_id: int, as_json: bool) -> None:
 
 
 @deployments.command("add")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @click.option("--name", help="Deployment name (default: the deployment ID).")
 @json_option
@@ -192,7 +215,7 @@ def add(registration_id: int, deployment_id: str, name: str | None, as_json: boo
 
 
 @deployments.command("remove")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @click.option("--yes", is_flag=True, help="Confirm: users of its resource links lose access.")
 @json_option
@@ -210,7 +233,7 @@ def remove(registration_id: int, deployment_id: str, yes: bool, as_json: bool) -
 
 
 @deployments.command("approve")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @json_option
 def approve(registration_id: int, deployment_id: str, as_json: bool) -> None:
@@ -221,7 +244,7 @@ def approve(registration_id: int, deployment_id: str, as_json: bool) -> None:
 
 
 @deployments.command("ignore")
-@click.argument("registration_id", type=int)
+@click.argument("registration_id", type=DB_ID)
 @click.argument("deployment_id")
 @json_option
 def ignore(registration_id: int, deployment_id: str, as_json: bool) -> None:
@@ -240,8 +263,16 @@ def keys() -> None:
 @json_option
 def list_keys(as_json: bool) -> None:
     rows = [row.as_dict() for row in tool_keys.list_keys()]
-    db.session.commit()  # the first use creates the Current and Next keys
     emit(rows, as_json)
+
+
+@keys.command("ensure")
+@json_option
+def ensure(as_json: bool) -> None:
+    """Create the Current and Next keys if missing (`db upgrade` creates them; safe to run at any time)."""
+    tool_keys.ensure_keys()
+    db.session.commit()
+    emit([row.as_dict() for row in tool_keys.list_keys()], as_json)
 
 
 @keys.command("rotate")

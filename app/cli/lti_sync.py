@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from app.cli.output import emit, json_option
+from app.cli.output import DB_ID, emit, json_option
 from app.extensions import db
 from app.jobs import sweeps, worker as job_worker
 from app.jobs.queue import GRADE_PUSH, MEMBER_SYNC, OUTCOME_PUSH
@@ -44,7 +44,7 @@ def _run_sync(what: str, resource_id: int | None, as_json: bool) -> None:
 
 
 @sync.command("grades")
-@click.option("--resource", "resource_id", type=int, help="Only this published resource.")
+@click.option("--resource", "resource_id", type=DB_ID, help="Only this published resource.")
 @json_option
 def sync_grades(resource_id: int | None, as_json: bool) -> None:
     """Queue a push for every changed grade, then send the due grade jobs."""
@@ -52,7 +52,7 @@ def sync_grades(resource_id: int | None, as_json: bool) -> None:
 
 
 @sync.command("members")
-@click.option("--resource", "resource_id", type=int, help="Only this published resource.")
+@click.option("--resource", "resource_id", type=DB_ID, help="Only this published resource.")
 @json_option
 def sync_members(resource_id: int | None, as_json: bool) -> None:
     """Queue a member sync for each resource with user synchronisation, then run the due ones."""
@@ -98,7 +98,7 @@ def list_jobs(status: str, as_json: bool) -> None:
 
 
 @jobs.command("retry")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=DB_ID)
 @json_option
 def retry_job(job_id: int, as_json: bool) -> None:
     """Back to Pending and due now; attempts are kept."""

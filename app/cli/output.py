@@ -11,7 +11,12 @@ from typing import Any, Callable
 import click
 
 from app.extensions import db
+from app.limits import MAX_ID
 from app.services.errors import ServiceError, ValidationErrors
+
+
+# An id argument: one a database column can hold, else click's usage error (exit 2), never a traceback.
+DB_ID = click.IntRange(0, MAX_ID)
 
 
 def _default(value: Any) -> Any:

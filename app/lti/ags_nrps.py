@@ -26,7 +26,7 @@ from pylti1p3.service_connector import ServiceConnector, TServiceConnectorRespon
 from pylti1p3.utils import add_param_to_url
 
 from app.extensions import db
-from app.lti import outbound, service_token
+from app.lti import outbound, public_address, service_token
 from app.models import AccessToken, PlatformRegistration
 from app.models.base import utcnow
 
@@ -126,6 +126,7 @@ class Connector(ServiceConnector):
         self._memo_prefix = (registration.id, registration.client_id, registration.access_token_url)
         self.timeout = timeout or (outbound.CONNECT_TIMEOUT, outbound.READ_TIMEOUT)
         self.max_pages = max_pages
+        self.public_only = public_address.required()  # launch URLs; decided with the app, for copies on threads
         self.last: Exchange | None = None
         self._fixed_token: str | None = None
         self._deferred: list[ServiceCall] | None = None
@@ -205,7 +206,8 @@ class ServiceCall:
         headers = {"Authorization": "Bearer " + token, "Accept": self.accept}
         if self.is_post:
             headers["Content-Type"] = self.content_type
-        return {"headers": headers, "data": self.data, "timeout": self.connector.timeout}
+        return {"headers": headers, "data": self.data, "timeout": self.connector.timeout,
+                "public_only": self.connector.public_only}
 
     def _response(self, token: str) -> outbound.Response:
         try:

@@ -9,12 +9,18 @@ from __future__ import annotations
 import string
 from typing import Any, NamedTuple
 
+from app.limits import ECHO_LIMIT, clip
+
+# A message, cause or fix: a few sentences, never a whole input quoted in them.
+TEXT_LIMIT = 4000
+
 
 class LtiError(Exception):
     """A launch-time refusal. `details` carries what was known when it failed (issuer, deployment…), for the log."""
 
     def __init__(self, message: str, status: int = 400, check_code: str | None = None, cause: str | None = None,
                  fix: str | None = None, **details: Any) -> None:
+        message, cause, fix = (clip(text, TEXT_LIMIT) for text in (message, cause, fix))
         super().__init__(message)
         self.message = message
         self.status = status
@@ -45,6 +51,8 @@ _REGISTER_FIX = ("Open Tool registration and register the platform, or correct t
 _RESOURCE_FIX = "Enable it, or add this registration under Available to, or relink."
 _LTI11_MESSAGE = ("This is an LTI 1.1 launch sent to the LTI 1.3 Tool URL. Use the legacy Launch URL shown on the "
                   "course's 'Published as LTI tools' page, or set the link up for LTI Advantage.")
+_CUSTOM_ID_MESSAGE = ("Invalid launch data. The custom claim field 'id' is required to launch an activity or "
+                      "resource over LTI Advantage.")
 _RESOURCE_MESSAGE = "Invalid launch data. The resource '{id}' is unavailable or does not exist."
 BAD_LAUNCH_MESSAGE = "Bad launch. The launch data could not be found. Please launch the tool again from your course."
 
@@ -56,6 +64,9 @@ REASONS: dict[str, _Reason] = {
                                    "The login request had no login_hint parameter.", _CHECK_PLATFORM),
     "login_no_target": _Reason(400, "login_parameters", "Missing target_link_uri",
                                "The login request had no target_link_uri parameter.", _CHECK_PLATFORM),
+    "login_parameter_too_long": _Reason(400, "login_parameters", "The login parameter {name} is too long.",
+                                        "The login request's {name} parameter had {length} characters; at most "
+                                        "{limit} are accepted.", _CHECK_PLATFORM),
     "login_bad_target": _Reason(
         400, "target_link_uri", "The target_link_uri param must match one of the redirect URIs set during tool "
         "registration.", "The login asked to launch {target}, which is neither this site's Tool URL nor its Deep "
@@ -125,6 +136,12 @@ REASONS: dict[str, _Reason] = {
                              "The token times are off by {n} seconds.", _CLOCK_FIX),
     "token_future": _Reason(401, "token_future", "The id_token was issued in the future. Check the server clocks.",
                             "The token times are off by {n} seconds.", _CLOCK_FIX),
+    "claim_too_long": _Reason(400, "claim_length", "Invalid id_token: the {claim} claim is too long.",
+                              "The token's {claim} claim is longer than the {limit} characters LTI 1.3 allows.",
+                              _CHECK_PLATFORM),
+    "token_time_invalid": _Reason(401, "token_times", "Invalid id_token: its {claim} claim is not a valid time.",
+                                  "The token's {claim} claim was {value}, not a time between 1970 and 2100.",
+                                  _CHECK_PLATFORM),
     "nonce_missing": _Reason(401, "nonce_invalid", "Missing Nonce.",
                              "The token has no nonce.", "Check the platform's LTI 1.3 settings for this tool."),
     "nonce_invalid": _Reason(401, "nonce_invalid", "Invalid Nonce.",
@@ -178,12 +195,25 @@ REASONS: dict[str, _Reason] = {
                               "Check that the LTI 1.1 secret the platform uses for consumer key {key} matches the "
                               "Secret of a legacy resource here, or remove the migration claim in the platform."),
     # The published resource
-    "missing_custom_id": _Reason(400, "missing_custom_id",
-                                 "Invalid launch data. The custom claim field 'id' is required to launch an "
-                                 "activity or resource over LTI Advantage.",
+    "missing_custom_id": _Reason(400, "missing_custom_id", _CUSTOM_ID_MESSAGE,
                                  "The link has no custom parameter id.",
                                  "Create the link through content selection, or add the custom parameter \"id=\" "
                                  "with the UUID shown on the course's Published as LTI tools page."),
+    "course_not_linked": _Reason(400, "missing_custom_id",
+                                 "This course has not been set up yet. A teacher must first add the course through "
+                                 "content selection (add this tool's content to the course, for example to a "
+                                 "module), then open it once from there.",
+                                 "The link has no custom parameter id (a course navigation link) and no Courseport "
+                                 "course is linked yet in context {context_id} of deployment {deployment_id}.",
+                                 "Have a teacher add the course through content selection (in Canvas: Link "
+                                 "Selection or Assignment Selection) and open that link once; course navigation "
+                                 "then opens it."),
+    "course_link_ambiguous": _Reason(400, "missing_custom_id", _CUSTOM_ID_MESSAGE,
+                                     "The link has no custom parameter id (a course navigation link) and several "
+                                     "Courseport courses are linked in context {context_id} of deployment "
+                                     "{deployment_id}, so it names none of them.",
+                                     "Open each course through its own link, or keep one Courseport course per "
+                                     "platform course to use course navigation."),
     "resource_missing": _Reason(404, "resource_unavailable", _RESOURCE_MESSAGE, "Resource {id} does not exist.",
                                 _RESOURCE_FIX),
     "resource_disabled": _Reason(404, "resource_unavailable", _RESOURCE_MESSAGE, "Resource {id} is disabled.",
@@ -221,6 +251,11 @@ REASONS: dict[str, _Reason] = {
     "bad_launch": _Reason(400, "bad_launch", BAD_LAUNCH_MESSAGE,
                           "The launch id is unknown, expired, already used or belongs to another browser.",
                           "Launch again from the course."),
+    "frame_session_ended": _Reason(401, "frame_session_ended",
+                                   "This page has expired. Please launch the tool again from your course.",
+                                   "A page inside the platform's frame named a spent or expired frame session "
+                                   "token (the browser keeps no cookie there; back and reload end the session).",
+                                   "Launch the tool again from the course."),
     # Content selection: the response was already sent, or the launch is gone
     "deep_link_launch_missing": _Reason(400, "bad_launch", "Bad launch. Deep linking launch data could not be found",
                                         "The deep linking launch id is unknown, expired, already answered or belongs "
@@ -247,7 +282,8 @@ def launch_error(reason: str, **values: Any) -> LtiError:
     `values` also travel as `details` so the log can record the issuer, deployment and so on.
     """
     spec = REASONS[reason]
-    filled = _Values({key: value for key, value in values.items() if value not in (None, "")})
+    filled = _Values({key: clip(value, ECHO_LIMIT) if isinstance(value, str) else value
+                      for key, value in values.items() if value not in (None, "")})
     filled.setdefault("detail", "")
     return LtiError(_fill(spec.message, filled), spec.status, spec.check_code, _fill(spec.cause, filled),
                     _fill(spec.fix, filled), reason=reason, **values)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from app.limits import clip
+
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = CLAIM + "message_type"
 VERSION = CLAIM + "version"
@@ -21,6 +23,10 @@ LTI1P1 = CLAIM + "lti1p1"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+URL_LIMIT = 2048  # characters in a stored service URL
+TITLE_LIMIT = 1024  # a context or resource link title
+LABEL_LIMIT = 255  # a context label
 
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
@@ -38,6 +44,17 @@ CONTEXT_TYPES = frozenset(name for short in ("CourseTemplate", "CourseOffering",
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _title(value: Any, limit: int) -> str:
+    """A display text, cut to what its column holds."""
+    return clip(_text(value) or "", limit)
+
+
+def _url(value: Any) -> str | None:
+    """A service URL; one longer than any URL column holds is unusable, so it counts as absent."""
+    url = _text(value)
+    return url if url is not None and len(url) <= URL_LIMIT else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -73,7 +90,9 @@ class LaunchData:
     return_url: str | None = None
     target_link_uri: str | None = None
     deep_linking_settings: dict[str, Any] | None = None
-    lti1p1: dict[str, Any] | None = None  # a proven migration claim: oauth_consumer_key, user_id
+    lti1p1: dict[str, Any] | None = None  # a proven migration claim: oauth_consumer_key, user_id, scope
+    # Which credential proved the subject (app/lti/identity.py); accounts are looked up and bound only within it.
+    identity_scope: str | None = None
     storage_target: str | None = None
     # Kept with a stored launch (app.lti.launch.store_launch), so a resumed launch continues its launch-log row and
     # knows the provisioning mode its Welcome page asks in.
@@ -100,20 +119,20 @@ class LaunchData:
             given_name=_text(claims.get("given_name")), family_name=_text(claims.get("family_name")),
             name=_text(claims.get("name")), email=_text(claims.get("email")),
             custom={str(key): value for key, value in _dict(claims.get(CUSTOM)).items()},
-            context={"id": str(context["id"]), "title": _text(context.get("title")) or "",
-                     "label": _text(context.get("label")) or "",
+            context={"id": str(context["id"]), "title": _title(context.get("title"), TITLE_LIMIT),
+                     "label": _title(context.get("label"), LABEL_LIMIT),
                      "types": [kind for kind in _str_list(context.get("type")) if kind in CONTEXT_TYPES]}
             if context.get("id") else None,
-            resource_link={"id": str(link["id"]), "title": _text(link.get("title")) or ""}
+            resource_link={"id": str(link["id"]), "title": _title(link.get("title"), TITLE_LIMIT)}
             if link.get("id") else None,
-            ags={"lineitems": _text(ags.get("lineitems")), "lineitem": _text(ags.get("lineitem")),
+            ags={"lineitems": _url(ags.get("lineitems")), "lineitem": _url(ags.get("lineitem")),
                  "scopes": [scope for scope in _str_list(ags.get("scope")) if scope in AGS_SCOPES]}
             if ags else None,
-            nrps={"context_memberships_url": _text(nrps.get("context_memberships_url")),
+            nrps={"context_memberships_url": _url(nrps.get("context_memberships_url")),
                   "service_versions": _str_list(nrps.get("service_versions"))}
-            if _text(nrps.get("context_memberships_url")) else None,
-            return_url=_text(_dict(claims.get(LAUNCH_PRESENTATION)).get("return_url")),
-            target_link_uri=_text(claims.get(TARGET_LINK_URI)),
+            if _url(nrps.get("context_memberships_url")) else None,
+            return_url=_url(_dict(claims.get(LAUNCH_PRESENTATION)).get("return_url")),
+            target_link_uri=_url(claims.get(TARGET_LINK_URI)),
             deep_linking_settings=_dict(claims.get(DEEP_LINKING_SETTINGS)) or None,
         )
 

@@ -21,10 +21,12 @@ from app.lti import outbound, platform_keys
 from app.lti.legacy import migration_claim as lti1p1_migration
 from app.lti.adapters import LaunchRequest, StateSessionService, state_key
 from app.lti.errors import LtiError, launch_error
+from app.lti.identity import platform_scope
 from app.lti.launch_data import (
-    DEEP_LINKING_REQUEST, DEEP_LINKING_SETTINGS, DEPLOYMENT_ID, LTI1P1, MESSAGE_TYPE, RESOURCE_LINK, ROLES,
+    CONTEXT, DEEP_LINKING_REQUEST, DEEP_LINKING_SETTINGS, DEPLOYMENT_ID, LTI1P1, MESSAGE_TYPE, RESOURCE_LINK, ROLES,
     TARGET_LINK_URI, VERSION, LaunchData,
 )
+from app.lti.platform_storage import SECRET_FIELD, StorageNeeded, StorageRequest, secret_matches, storage_key
 from app.lti.storage import DbLaunchDataStorage
 from app.lti.tool_config import DbToolConf, ToolDeployment, ToolRegistration
 
@@ -33,6 +35,17 @@ def _audiences(aud: Any) -> list[str]:
     if isinstance(aud, str):
         return [aud]
     return [item for item in aud if isinstance(item, str)] if isinstance(aud, list) else []
+
+
+LATEST_TIME = 4102444800  # 2100-01-01: a later token time is garbage, and its clock skew no database integer
+
+
+IDENTIFIER_LIMIT = 255  # LTI 1.3: sub, deployment_id, context and resource link ids are at most 255 characters
+
+
+def _check_length(claim: str, value: Any) -> None:
+    if len(str(value)) > IDENTIFIER_LIMIT:
+        raise launch_error("claim_too_long", claim=claim, limit=IDENTIFIER_LIMIT)
 
 
 def _number(value: Any) -> float | None:
@@ -55,6 +68,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         self.state_consumed = False
         self.clock_skew: int | None = None
         self._migration: lti1p1_migration.MigrationClaim | None = None
+        self.bound_by_storage = False
 
     # The checks, in order -------------------------------------------------------------------------
     def validate(self) -> "CourseportMessageLaunch":
@@ -86,8 +100,18 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             raise launch_error("state_unknown")
         self._state = params
         cookie = self._cookie_service.get_cookie(state) or ""
-        if not hmac.compare_digest(cookie, state):
-            raise launch_error("state_cookie_missing")
+        if hmac.compare_digest(cookie, state):
+            return
+        # #4 through platform storage: the login kept a secret there; the launch page fetches it and posts again.
+        target, origin = params.get("storage_target"), params.get("storage_origin")
+        if target and origin:
+            sent = self._get_request_param(SECRET_FIELD)
+            if sent is None:
+                raise StorageNeeded(StorageRequest(target, origin, storage_key(state)), params.get("relaunch_url"))
+            if secret_matches(sent, params.get("storage_secret")):
+                self.bound_by_storage = True
+                return
+        raise launch_error("state_cookie_missing")
 
     def validate_jwt_format(self) -> "CourseportMessageLaunch":
         try:
@@ -144,6 +168,9 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
     def _check_times(self) -> None:
         body, now = self._jwt["body"], time.time()
         exp, iat, nbf = _number(body.get("exp")), _number(body.get("iat")), _number(body.get("nbf"))
+        for claim, value in (("exp", exp), ("iat", iat), ("nbf", nbf)):
+            if value is not None and not 0 <= value <= LATEST_TIME:  # also infinity and NaN
+                raise launch_error("token_time_invalid", claim=claim, value=body.get(claim))
         if iat is not None:
             self.clock_skew = round(iat - now)
         if exp is None or exp <= now - self._leeway:
@@ -169,6 +196,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         deployment_id = body.get(DEPLOYMENT_ID)
         if not deployment_id or not isinstance(deployment_id, str):
             raise launch_error("deployment_id_missing")
+        _check_length("deployment_id", deployment_id)
         registration = self.registration
         self._deployment = self._tool_config.find_deployment_by_params(
             registration.get_issuer(), deployment_id, registration.get_client_id(), registration=registration)
@@ -194,6 +222,10 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             raise launch_error("version_wrong", version=str(version))
         if not body.get("sub") or not isinstance(body["sub"], (str, int)):
             raise launch_error("sub_missing")
+        _check_length("sub", body["sub"])
+        for claim, name in ((RESOURCE_LINK, "resource_link.id"), (CONTEXT, "context.id")):
+            if isinstance(body.get(claim), dict) and body[claim].get("id") is not None:
+                _check_length(name, body[claim]["id"])
         if not isinstance(body.get(ROLES), list):
             raise launch_error("roles_missing")
         if message_type == DEEP_LINKING_REQUEST:
@@ -241,10 +273,11 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         data = LaunchData.from_claims(
             self._jwt["body"], launch_id=secrets.token_urlsafe(24), registration_id=self.registration.model.id,
             deployment_pk=self._deployment.model.id, client_id=self.registration.get_client_id() or "",
-            cookie_method=self._state.get("cookie_method") or "cookie",
+            cookie_method="storage" if self.bound_by_storage else self._state.get("cookie_method") or "cookie",
             storage_target=self._state.get("storage_target"), clock_skew=self.clock_skew or 0)
-        data.lti1p1 = {"oauth_consumer_key": self._migration.consumer_key, "user_id": self._migration.user_id} \
-            if self._migration else None
+        data.identity_scope = platform_scope(self.registration.model.platform_key)
+        data.lti1p1 = {"oauth_consumer_key": self._migration.consumer_key, "user_id": self._migration.user_id,
+                       "scope": self._migration.scope} if self._migration else None
         return data
 
     def progress(self) -> dict[str, Any]:

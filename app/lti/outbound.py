@@ -27,6 +27,7 @@ from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from app.config import VERSION
+from app.lti import public_address
 
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 30
@@ -79,13 +80,17 @@ def session() -> requests.Session:
 def request(method: str, url: str, *, headers: dict[str, str] | None = None, data: Any = None,
             json_body: Any = None, params: dict[str, str] | None = None,
             timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-            same_host_redirects_only: bool = False, _first: Response | None = None) -> Response:
+            same_host_redirects_only: bool = False, public_only: bool = False,
+            _first: Response | None = None) -> Response:
     """`same_host_redirects_only` refuses a redirect to another host instead of following it without
     credentials (dynamic registration: the platform's configuration must come from the platform itself).
-    `_first`: the answer to the first request, already read (`begin`)."""
+    `public_only`: the URL arrived in a request, so it and every redirect must lead to a public address
+    (app/lti/public_address.py; callers pass `public_address.required()`). `_first`: the answer to the first request, already read (`begin`)."""
     headers = {"User-Agent": USER_AGENT, **(headers or {})}
     origin_host = urlsplit(url).netloc
     for _ in range(MAX_REDIRECTS + 1):
+        if _first is None and public_only:
+            _check_public(url)
         response = _first if _first is not None else _exchange(method, url, headers, data, json_body, params,
                                                                timeout)
         _first = None
@@ -101,6 +106,13 @@ def request(method: str, url: str, *, headers: dict[str, str] | None = None, dat
             continue
         return response
     raise OutboundError(f"too many redirects from {url}")
+
+
+def _check_public(url: str) -> None:
+    try:
+        public_address.check(url)
+    except public_address.NotPublic:
+        raise OutboundError(f"{urlsplit(url).hostname or url} is not a public address") from None
 
 
 def _exchange(method: str, url: str, headers: dict[str, str], data: Any, json_body: Any,
@@ -206,9 +218,17 @@ class Pending:
     would have returned, or raised. A redirect is followed by `request()` from there."""
 
     def __init__(self, method: str, url: str, headers: dict[str, str] | None, data: bytes | str | None,
-                 timeout: tuple[float, float]) -> None:
+                 timeout: tuple[float, float], public_only: bool) -> None:
         self.method, self.url, self.headers, self.data, self.timeout = method, url, headers or {}, data, timeout
+        self.public_only = public_only
         self._error: BaseException | None = None
+        self._conn = None
+        if public_only:
+            try:
+                _check_public(url)
+            except OutboundError as refused:
+                self._error = refused  # raised by response(), where the caller expects failures
+                return
         self._conn = _direct_connection(url, timeout[0])
         if self._conn is None:
             return
@@ -226,8 +246,11 @@ class Pending:
 
     def response(self) -> Response:
         conn, self._conn = self._conn, None
+        if isinstance(self._error, OutboundError):
+            raise self._error
         if conn is None:
-            return request(self.method, self.url, headers=self.headers, data=self.data, timeout=self.timeout)
+            return request(self.method, self.url, headers=self.headers, data=self.data, timeout=self.timeout,
+                           public_only=self.public_only)
         try:
             if self._error is not None:
                 raise self._error
@@ -249,11 +272,11 @@ class Pending:
             raise OutboundError(_connect_failure(self.url, error)) from None
         _release(self.url, conn)
         return request(self.method, self.url, headers=self.headers, data=self.data, timeout=self.timeout,
-                       _first=first)
+                       public_only=self.public_only, _first=first)
 
 
 def begin(method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes | str | None = None,
-          timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)) -> Pending:
+          timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT), public_only: bool = False) -> Pending:
     """Send a request now and read its answer later (`Pending.response()`), so the platform works on it while
     the caller does something else; one thread, no locks held in between. Same limits as `request()`."""
-    return Pending(method, url, headers, data, timeout)
+    return Pending(method, url, headers, data, timeout, public_only)

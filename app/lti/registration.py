@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from pylti1p3.dynamic_registration import DynamicRegistration
 
-from app.lti import outbound
+from app.lti import canvas_config, outbound, public_address
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -40,8 +40,12 @@ MSG_NOT_JSON = ("There was a problem fetching the OpenID configuration from the 
 MSG_MISSING = "The platform's OpenID configuration is missing: {names}."
 MSG_ISSUER_MISMATCH = "The OpenID configuration URL does not belong to the platform issuer {issuer}."
 MSG_NO_RS256 = "The platform does not support RS256-signed tokens."
-MSG_REJECTED = "The platform rejected the registration request (HTTP {status}): {body}."
+MSG_REJECTED = "The platform rejected the registration request (HTTP {status}). Its answer is shown below."
+MSG_REJECTED_SILENTLY = "The platform rejected the registration request (HTTP {status}) without saying why."
+MAX_SHOWN_RESPONSE = 2000
 MSG_SEND_FAILED = "There was a problem sending the registration request to the platform: {reason}."
+MSG_NOT_PUBLIC = ("The platform's OpenID configuration names a {name} that is not a public address; set "
+                  "ALLOW_PRIVATE_ADDRESSES if the platform is on this server's private network.")
 MSG_NO_CLIENT_ID = "The platform's registration response did not include a client_id."
 
 
@@ -60,6 +64,7 @@ class ToolUrls:
     initiate_login_url: str
     jwks_url: str
     deep_linking_url: str
+    canvas_json_url: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class PlatformConfiguration:
     authorization_server: str | None
     scopes: tuple[str, ...]
     deep_linking: bool
+    product_family: str | None
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,25 @@ def tool_urls(login_id: str) -> ToolUrls:
     """What an admin copies into the platform for manual registration."""
     base = base_url()
     return ToolUrls(tool_url=f"{base}/lti/launch", initiate_login_url=f"{base}/lti/login?id={login_id}",
-                    jwks_url=f"{base}/lti/jwks", deep_linking_url=f"{base}/lti/deeplink")
+                    jwks_url=f"{base}/lti/jwks", deep_linking_url=f"{base}/lti/deeplink",
+                    canvas_json_url=f"{base}/lti/canvas/{login_id}.json")
+
+
+def tool_description() -> str:
+    return f"Courses and activities published by {current_app.config['SITE_NAME']}"
+
+
+def logo_url() -> str:
+    return f"{base_url()}/static/img/logo.png"
+
+
+def canvas_json_configuration(login_id: str) -> dict[str, Any]:
+    """The Canvas developer key configuration for the registration with `login_id`."""
+    urls = tool_urls(login_id)
+    return canvas_config.json_configuration(
+        title=current_app.config["SITE_NAME"], description=tool_description(), tool_url=urls.tool_url,
+        initiate_login_url=urls.initiate_login_url, jwks_url=urls.jwks_url, deep_linking_url=urls.deep_linking_url,
+        domain=urlsplit(base_url()).netloc, icon_url=logo_url(), scopes=list(SERVICE_SCOPES))
 
 
 def registration_url(token: str) -> str:
@@ -120,12 +144,25 @@ def _issuer_matches(configuration_url: str, issuer: str) -> bool:
             and config.path.startswith(iss.path))
 
 
+def _product_family(platform_configuration: Any) -> str | None:
+    """The LMS product (`canvas`, `moodle`, …) the platform says it is; the registration request is shaped
+    to what that product accepts."""
+    code = platform_configuration.get("product_family_code") if isinstance(platform_configuration, dict) else None
+    return code.strip().lower()[:64] if isinstance(code, str) and code.strip() else None
+
+
 def _message_types(platform_configuration: Any) -> set[str] | None:
     """Message types the platform offers, or None when it does not say (then everything is assumed)."""
     if not isinstance(platform_configuration, dict) or "messages_supported" not in platform_configuration:
         return None
-    supported = platform_configuration.get("messages_supported") or []
-    return {item.get("type") if isinstance(item, dict) else item for item in supported}
+    supported = platform_configuration.get("messages_supported")
+    return set(_strings([item.get("type") if isinstance(item, dict) else item
+                         for item in (supported if isinstance(supported, list) else [])]))
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings of a JSON list (a platform's mistake, anything else, counts as none)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 class ToolRegistration(DynamicRegistration):
@@ -142,13 +179,14 @@ class ToolRegistration(DynamicRegistration):
         self.site_name = current_app.config["SITE_NAME"]
         self.scopes: tuple[str, ...] = SERVICE_SCOPES
         self.deep_linking = True
+        self.product_family: str | None = None
 
     # The getters pylti1p3's lti_registration_data() builds the registration request from.
     def get_client_name(self) -> str:
         return self.site_name
 
     def get_description(self) -> str:
-        return f"Courses and activities published by {self.site_name}"
+        return tool_description()
 
     def get_initiate_login_uri(self) -> str:
         return self.urls.initiate_login_url
@@ -172,6 +210,10 @@ class ToolRegistration(DynamicRegistration):
         return ["iss", "sub", "aud", "given_name", "family_name", "name", "email"]
 
     def get_messages(self) -> list[dict[str, Any]]:
+        if self.product_family == canvas_config.PRODUCT_FAMILY:
+            return canvas_config.registration_messages(
+                site_name=self.site_name, tool_url=self.urls.tool_url, deep_linking_url=self.urls.deep_linking_url,
+                deep_linking=self.deep_linking)
         launch = {"type": RESOURCE_LINK_REQUEST, "target_link_uri": self.urls.tool_url,
                   "label": f"Launch content from {self.site_name}", "placements": ["ContentArea"],
                   "allowLearner": True}
@@ -182,8 +224,14 @@ class ToolRegistration(DynamicRegistration):
                      "allowLearner": False}
         return [deep_link, launch]
 
+    def lti_registration_data(self) -> dict[str, Any]:
+        data = super().lti_registration_data()
+        if self.product_family == canvas_config.PRODUCT_FAMILY:
+            data[TOOL_CONFIGURATION][canvas_config.PRIVACY_LEVEL_CLAIM] = canvas_config.PRIVACY_LEVEL
+        return data
+
     def get_logo_uri(self) -> str:
-        return f"{base_url()}/static/img/logo.png"
+        return logo_url()
 
     def get_openid_configuration_endpoint(self) -> str:
         return self.openid_configuration_url
@@ -209,7 +257,8 @@ class ToolRegistration(DynamicRegistration):
         """Step 4: fetch the platform's configuration (10 s, never following it to another host)."""
         try:
             response = outbound.get(self.get_openid_configuration_endpoint(), headers=self._headers(),
-                                    timeout=TIMEOUT, same_host_redirects_only=True)
+                                    timeout=TIMEOUT, same_host_redirects_only=True,
+                                    public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_FETCH_FAILED.format(reason=error.reason)) from None
         if not response.ok:
@@ -229,33 +278,46 @@ class ToolRegistration(DynamicRegistration):
         issuer = document["issuer"]
         if not _issuer_matches(self.openid_configuration_url, issuer):
             raise RegistrationError(MSG_ISSUER_MISMATCH.format(issuer=issuer))
+        # The server calls these later (keysets at every launch, tokens for every sync): they came from the
+        # platform, not from an admin, so they must lead to public addresses like any URL from a request.
+        for name in ("jwks_uri", "token_endpoint", "registration_endpoint") if public_address.required() else ():
+            try:
+                public_address.check(document[name])
+            except public_address.NotPublic:
+                raise RegistrationError(MSG_NOT_PUBLIC.format(name=name)) from None
         algorithms = document.get("id_token_signing_alg_values_supported")
-        if algorithms is not None and "RS256" not in (algorithms or []):
+        if algorithms is not None and "RS256" not in _strings(algorithms):
             raise RegistrationError(MSG_NO_RS256)
         supported_scopes = document.get("scopes_supported")
         scopes = SERVICE_SCOPES if supported_scopes is None else tuple(
-            scope for scope in SERVICE_SCOPES if scope in (supported_scopes or []))
-        message_types = _message_types(document.get(PLATFORM_CONFIGURATION))
+            scope for scope in SERVICE_SCOPES if scope in _strings(supported_scopes))
+        platform_configuration = document.get(PLATFORM_CONFIGURATION)
+        message_types = _message_types(platform_configuration)
         server = document.get("authorization_server")
         return PlatformConfiguration(
             issuer=issuer, authorization_endpoint=document["authorization_endpoint"],
             token_endpoint=document["token_endpoint"], jwks_uri=document["jwks_uri"],
             registration_endpoint=document["registration_endpoint"],
             authorization_server=server if isinstance(server, str) and server else None,
-            scopes=scopes, deep_linking=message_types is None or DEEP_LINKING_REQUEST in message_types)
+            scopes=scopes, deep_linking=message_types is None or DEEP_LINKING_REQUEST in message_types,
+            product_family=_product_family(platform_configuration))
 
     def register(self) -> RegisteredClient:
         """Steps 2–9: returns the client the platform created for us; raises RegistrationError otherwise."""
         self.check_request()
         configuration = self.read_configuration(self.get_openid_configuration())
         self.scopes, self.deep_linking = configuration.scopes, configuration.deep_linking
+        self.product_family = configuration.product_family
         try:
             response = outbound.post(configuration.registration_endpoint, json_body=self.lti_registration_data(),
-                                     headers=self._headers(), timeout=TIMEOUT)
+                                     headers=self._headers(), timeout=TIMEOUT,
+                                     public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_SEND_FAILED.format(reason=error.reason)) from None
-        if not response.ok:  # the message quotes the platform's answer, so it is not repeated separately
-            raise RegistrationError(MSG_REJECTED.format(status=response.status_code, body=response.text[:500]))
+        if not response.ok:  # the platform's own explanation is what the admin needs to fix its settings
+            explanation = response.text.strip()[:MAX_SHOWN_RESPONSE]
+            raise RegistrationError((MSG_REJECTED if explanation else MSG_REJECTED_SILENTLY).format(
+                status=response.status_code), explanation or None)
         try:
             answer = response.json()
         except ValueError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 import jwt
@@ -21,6 +21,7 @@ from app.models.base import conflict_insert, utcnow
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXPIRY_MARGIN = 60
 DEFAULT_LIFETIME = 300
+_table = AccessToken.__table__
 
 
 class TokenError(Exception):
@@ -115,14 +116,19 @@ def access_token(registration: PlatformRegistration, scopes: Iterable[str], *, r
         return cached.token
     issued = request_token(registration, scopes)
     lifetime = (issued.expires_in - EXPIRY_MARGIN) if issued.expires_in else DEFAULT_LIFETIME
-    expires_at = now + timedelta(seconds=max(lifetime, 0))
-    insert = conflict_insert(AccessToken).values(registration_id=registration.id, scopes=key,
-                                                 token=issued.access_token, expires_at=expires_at, created_at=now,
-                                                 updated_at=now)
-    db.session.execute(insert.on_conflict_do_update(
-        index_elements=[AccessToken.registration_id, AccessToken.scopes],
-        set_={name: insert.excluded[name] for name in ("token", "expires_at", "updated_at")}))
+    _remember(registration.id, key, issued.access_token, now + timedelta(seconds=max(lifetime, 0)))
     return issued.access_token
+
+
+def _remember(registration_id: int, scopes: str, token: str, expires_at: datetime) -> None:
+    """Cache the token in its own short transaction, after the platform answered: the caller holds no write
+    while calling a platform, and a job that fails later must not roll back a token it paid for."""
+    now = utcnow()
+    with db.engine.begin() as connection:
+        insert = conflict_insert(_table).values(registration_id=registration_id, scopes=scopes, token=token,
+                                                expires_at=expires_at, created_at=now, updated_at=now)
+        connection.execute(insert.on_conflict_do_update(index_elements=["registration_id", "scopes"], set_={
+            name: insert.excluded[name] for name in ("token", "expires_at", "updated_at")}))
 
 
 def forget_tokens(registration: PlatformRegistration) -> None:

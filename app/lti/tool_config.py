@@ -32,6 +32,7 @@ class RegistrationRef(Protocol):
     auth_request_url: str | None
     jwks_url: str | None
     status: str
+    platform_key: str
 
 
 class DeploymentRef(Protocol):

@@ -36,12 +36,22 @@ class User(UserMixin, ProfileMixin, TimestampMixin, db.Model):
     auth_method: Mapped[str] = mapped_column(String(10), default=AUTH_MANUAL)
     suspended: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session's user id: raising it (logout, password change, suspension, an unlinked identity)
+    # ends every session and remember cookie issued before.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     identities: Mapped[list["LtiIdentity"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def get_id(self) -> str:  # Flask-Login: what the session stores; the user loader checks both parts
+        return f"{self.id}.{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """Every session signed in before this point stops working at its next request."""
+        self.session_generation = (self.session_generation or 0) + 1
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a suspended account holds no session
@@ -70,13 +80,16 @@ class LoginAttempt(db.Model):
 
 
 class LtiIdentity(TimestampMixin, db.Model):
-    """An (issuer, subject) pair bound to one account; LTI 1.1 uses issuer urn:lti11:{consumer key}."""
+    """A subject bound to one account within the scope of the credential that proved it (app/lti/identity.py):
+    the platform of an LTI 1.3 registration, or an LTI 1.1 consumer key with its secret. `issuer` is for
+    people to read (LTI 1.1: urn:lti11:{consumer key}); it never decides who signs in."""
 
     __tablename__ = "lti_identity"
-    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    __table_args__ = (UniqueConstraint("scope", "subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(80))
     issuer: Mapped[str] = mapped_column(String(1024))
     subject: Mapped[str] = mapped_column(String(255))
     registration_id: Mapped[int | None] = mapped_column(

@@ -1,6 +1,7 @@
 """LTI 1.3 registrations with platforms, their deployments, cached platform keys and tokens, and our keys."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,9 @@ class PlatformRegistration(TimestampMixin, db.Model):
     issuer: Mapped[str | None] = mapped_column(String(1024))
     client_id: Mapped[str | None] = mapped_column(String(1333))
     login_id: Mapped[str] = mapped_column(String(60), unique=True)
+    # The identity scope of the platform behind this registration: its own random key, or the key of the
+    # registration an admin declared to be the same platform (a re-registration).
+    platform_key: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16), index=True)
     auth_request_url: Mapped[str | None] = mapped_column(String(1024))
     jwks_url: Mapped[str | None] = mapped_column(String(1024))
     access_token_url: Mapped[str | None] = mapped_column(String(1024))
@@ -67,6 +71,8 @@ class Deployment(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(10), default=DEPLOYMENT_ACTIVE)
     legacy_consumer_key: Mapped[str | None] = mapped_column(String(255))
+    # The identity scope of the LTI 1.1 credential a launch's migration claim proved (key and secret).
+    legacy_scope: Mapped[str | None] = mapped_column(String(80))
     first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -102,7 +108,9 @@ class ToolKey(TimestampMixin, db.Model):
     """One of our RSA signing keys; its private half never leaves the server."""
 
     __tablename__ = "tool_key"
-    __table_args__ = (partial_unique_index("uq_tool_key_current", "state", where="state = 'current'"),)
+    # One Current and one Next at a time: the database, not a prior SELECT, settles processes creating them at once.
+    __table_args__ = (partial_unique_index("uq_tool_key_current", "state", where="state = 'current'"),
+                      partial_unique_index("uq_tool_key_next", "state", where="state = 'next'"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.extensions import db
+from app.lti import keys
 from app.models import Activity, Course, User
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
 from app.services.courses import assignments
@@ -132,6 +133,7 @@ def seed_demo() -> dict[str, Any]:
     shared password of the demo teachers and students only when it created one of them.
     """
     created: dict[str, Any] = {"admin": None, "users": {}, "demo_password": None, "courses": {}}
+    keys.ensure_keys()  # already there after `db upgrade`; a database made otherwise gets them here
     admin_password = secrets.token_urlsafe(12)
     admin, is_new = _user(*ADMIN, admin_password, admin=True)
     if is_new:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from app.extensions import db
 from app.lti.errors import launch_error
+from app.lti.identity import platform_scope
 from app.models import Grade, Lti11Consumer, LtiIdentity, PlatformRegistration, SyncJob, User
 from app.models.accounts import AUTH_LTI
 from app.services.launch import log as launch_log
@@ -39,6 +40,8 @@ def build_site() -> SitePages:
     db.session.add(Grade(activity_id=essay.id, user_id=students[0].id, value=Decimal("7.5")))
 
     registration = make_registration("Moodle secondary school", issuer=LONG_ISSUER, client_id="x" * 40)
+    # Registered again under the same issuer: the "Same platform as …" choice and its confirmation page.
+    again = make_registration("Moodle secondary school (registered again)", issuer=LONG_ISSUER, client_id="y" * 40)
     db.session.add(PlatformRegistration(name="Canvas (pending)", login_id="pending-login-id", status="pending"))
     course_tool = make_resource(course)
     essay_tool = make_resource(course, essay, name="Essay: energy")
@@ -50,7 +53,8 @@ def build_site() -> SitePages:
                     email="lars.launched@moodle.a-rather-long-school-district-name.example", auth_method=AUTH_LTI)
     db.session.add(lms_user)
     db.session.flush()
-    db.session.add(LtiIdentity(user_id=lms_user.id, issuer=LONG_ISSUER, subject="1207"))
+    db.session.add(LtiIdentity(user_id=lms_user.id, scope=platform_scope(registration.platform_key),
+                               issuer=LONG_ISSUER, subject="1207", registration_id=registration.id))
     db.session.add(Lti11Consumer(published_resource_id=legacy_tool.id, consumer_key="school-district-consumer-key"))
     db.session.add(SyncJob(kind="grade_push", dedupe_key=f"grade-{essay_tool.id}-{students[0].id}", status="failed",
                            published_resource_id=essay_tool.id, user_id=students[0].id, attempts=5,
@@ -80,7 +84,7 @@ def build_site() -> SitePages:
         f"/admin/users/{lms_user.id}/edit", f"/admin/users/{students[0].id}/password",
         "/admin/lti/settings", "/admin/lti/defaults", "/admin/lti/registrations", "/admin/lti/registrations/new",
         f"{reg}?tab=tooldetails", f"{reg}?tab=platformdetails", f"{reg}?tab=tooldeployments", f"{reg}/edit",
-        f"{reg}/deployments/new", f"{reg}/guide/moodle", f"{reg}/guide/canvas", "/admin/lti/guides",
+        f"{reg}/deployments/new", f"{reg}/same-platform?platform={again.id}", f"{reg}/guide/moodle", f"{reg}/guide/canvas", "/admin/lti/guides",
         "/admin/lti/keys", "/admin/lti/published", "/admin/lti/launches", f"/admin/lti/launches/{failed.id}",
         "/admin/lti/jobs", "/admin/lti/consumers", "/course/new", f"/course/{course.id}/edit",
         f"/course/{course.id}/participants/enrol", f"{tools}/new?legacy=1",

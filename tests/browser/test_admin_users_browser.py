@@ -102,7 +102,8 @@ def test_admin_unlinks_an_lms_identity(page, live_server, screenshot):
                     auth_method=AUTH_LTI)
         db.session.add(user)
         db.session.flush()
-        db.session.add(LtiIdentity(user_id=user.id, issuer="https://moodle.school.example", subject="1207"))
+        db.session.add(LtiIdentity(user_id=user.id, scope="lti13:browser-test", issuer="https://moodle.school.example",
+                                   subject="1207"))
         db.session.commit()
     log_in(page, "admin")
     page.goto("/admin/users")

@@ -225,3 +225,27 @@ def test_dynamic_registration_in_the_platform_iframe(admin_page, live_server, sc
     expect(page.get_by_text("This registration is complete. Dynamic registration is no longer available for it."))\
         .to_be_visible()
     screenshot("registration-tool-details-complete")
+
+
+def test_declaring_a_re_registration_the_same_platform(admin_page, live_server, screenshot):
+    with live_server.app.app_context():
+        old = make_registration("Canvas (2024)", issuer="https://canvas.example", client_id="100")
+        new = make_registration("Canvas (2026)", issuer="https://canvas.example", client_id="200")
+        make_registration("Moodle", issuer="https://moodle.example")
+        old_id, new_id = old.id, new.id
+    page = admin_page
+    page.goto(f"/admin/lti/registrations/{new_id}?tab=platformdetails")
+    expect(page.get_by_role("heading", name="Platform identity")).to_be_visible()
+    choice = page.get_by_label("Same platform as …")
+    expect(choice.locator("option")).to_have_text(["Canvas (2024) (client ID 100)"])  # same issuer only
+    screenshot("registration-same-platform-choice")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("LMS users linked through either registration will sign in to the same accounts")) \
+        .to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("'Canvas (2026)' is now the same platform as 'Canvas (2024)'")).to_be_visible()
+    expect(page.get_by_role("link", name="Canvas (2024)")).to_be_visible()
+    with live_server.app.app_context():
+        keys = {registration.id: registration.platform_key for registration in
+                db.session.scalars(db.select(PlatformRegistration))}
+        assert keys[old_id] == keys[new_id]

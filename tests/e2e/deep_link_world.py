@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.extensions import db
+from app.lti.identity import platform_scope
 from app.models import LtiIdentity, PlatformRegistration
 from app.services.courses.content import delete_activity
 from tests.factories import enrol, make_activity, make_course, make_registration, make_resource, make_user
@@ -91,5 +92,8 @@ def build_catalogue(*, issuer: str, client_id: str, platform_url: str,
 
 def bind(user_id: int, issuer: str, subject: str) -> None:
     """The LMS identity is already linked to this account (an earlier launch did it)."""
-    db.session.add(LtiIdentity(user_id=user_id, issuer=issuer, subject=subject))
+    registration = db.session.scalars(db.select(PlatformRegistration).where(
+        PlatformRegistration.issuer == issuer)).one()
+    db.session.add(LtiIdentity(user_id=user_id, scope=platform_scope(registration.platform_key), issuer=issuer,
+                               subject=subject, registration_id=registration.id))
     db.session.commit()

@@ -262,6 +262,18 @@ class LaunchResult:
         return self.launch or self.auth or self.login
 
 
+def launch_in_test_client(client: Any, platform: LaunchPlatform, resource_uuid: str, sub: str,
+                       roles: list[str], tool_url: str) -> Any:
+    """A first launch by `sub` run in a Flask test client (the tool at `tool_url`); returns the launch POST's
+    response. The platform's auth step is real HTTP."""
+    hint = platform.add_link(LinkSpec(sub=sub, roles=roles, resource_uuid=resource_uuid))
+    login = client.get("/lti/login", query_string={
+        "iss": platform.issuer, "login_hint": sub, "target_link_uri": f"{tool_url}/lti/launch",
+        "lti_message_hint": hint, "client_id": platform.client_id})
+    auth = requests.get(login.headers["Location"], timeout=10)
+    return client.post("/lti/launch", data={name: html.unescape(value) for name, value in _INPUT.findall(auth.text)})
+
+
 class Browser:
     """One simulated browser (cookie jar) driving complete launches."""
 

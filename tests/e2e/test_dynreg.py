@@ -30,6 +30,7 @@ SCOPES = [
     "https://purl.imsglobal.org/spec/lti-ags/scope/score",
     "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
 ]
+TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 START_AGAIN = ("Start again with a new registration URL from Site administration &gt; Publish as LTI tool &gt; "
                "Tool registration.")
 
@@ -334,9 +335,54 @@ def test_platform_rejects_registration(live_server, platform, draft, status):
     platform.handlers["/register"] = lambda request: Response(error, status=status, mimetype="application/json")
     response = open_registration(platform.registration_start_url(draft.url))
     assert_refused(live_server, draft, response, 400,
-                   f"The platform rejected the registration request (HTTP {status}): "
-                   "{&#34;error&#34;: &#34;invalid_redirect_uri&#34;, &#34;error_description&#34;: "
-                   "&#34;Redirect URIs must use https&#34;}.")
+                   f"The platform rejected the registration request (HTTP {status}). Its answer is shown below.")
+    answer = re.search(r'<pre class="platform-response">(.*?)</pre>', response.text, re.S).group(1)
+    assert answer == ("{&#34;error&#34;: &#34;invalid_redirect_uri&#34;, &#34;error_description&#34;: "
+                      "&#34;Redirect URIs must use https&#34;}")
+    cause = stored(live_server, draft.id).logs[-1][2]
+    assert cause.endswith("The platform answered: " + error)
+
+
+def test_platform_rejects_registration_without_a_body(live_server, platform, draft):
+    platform.handlers["/register"] = lambda request: Response("", status=403)
+    response = open_registration(platform.registration_start_url(draft.url))
+    assert_refused(live_server, draft, response, 400,
+                   "The platform rejected the registration request (HTTP 403) without saying why.")
+    assert "platform-response" not in response.text
+
+
+def test_canvas_gets_its_own_placements_and_privacy_level(live_server, platform, draft):
+    platform.openid_configuration[lti_registration.PLATFORM_CONFIGURATION]["product_family_code"] = "canvas"
+    response = open_registration(platform.registration_start_url(draft.url))
+    assert response.status_code == 200, response.text
+
+    [register_request] = platform.requests_to("/register")
+    sent = register_request.json()
+    base = live_server.url
+    expected = expected_body(base, draft.login_id)
+    expected[TOOL_CONFIGURATION]["messages"] = [
+        {"type": "LtiDeepLinkingRequest", "target_link_uri": f"{base}/lti/deeplink",
+         "label": "Add content from Courseport",
+         "placements": ["https://canvas.instructure.com/lti/link_selection",
+                        "https://canvas.instructure.com/lti/assignment_selection"]},
+        {"type": "LtiResourceLinkRequest", "target_link_uri": f"{base}/lti/launch", "label": "Courseport",
+         "placements": ["https://canvas.instructure.com/lti/course_navigation"],
+         "https://canvas.instructure.com/lti/course_navigation/default_enabled": False},
+    ]
+    expected[TOOL_CONFIGURATION]["https://canvas.instructure.com/lti/privacy_level"] = "public"
+    assert sent == expected
+
+
+def test_canvas_without_deep_linking_gets_course_navigation_only(live_server, platform, draft):
+    configuration = platform.openid_configuration[lti_registration.PLATFORM_CONFIGURATION]
+    configuration["product_family_code"] = "Canvas"
+    configuration["messages_supported"] = [{"type": "LtiResourceLinkRequest"}]
+    assert open_registration(platform.registration_start_url(draft.url)).status_code == 200
+
+    [register_request] = platform.requests_to("/register")
+    messages = register_request.json()[TOOL_CONFIGURATION]["messages"]
+    assert [(message["type"], message["placements"]) for message in messages] == [
+        ("LtiResourceLinkRequest", ["https://canvas.instructure.com/lti/course_navigation"])]
 
 
 def test_failure_leaves_token_usable_for_a_retry(live_server, platform, draft):

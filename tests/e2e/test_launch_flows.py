@@ -309,3 +309,48 @@ def test_a_launch_signs_out_whoever_was_signed_in_in_this_browser(world):
     assert landing.status_code == 200
     home = browser.get("/")
     assert "Olga Other" not in home.text and "Sam Student" in home.text
+
+
+def _course_navigation(world: World, sub: str, context_id: str = "course-101"):
+    """Canvas's course navigation: a resource link launch with no custom parameters."""
+    return world.browser().launch(world.platform, world.link(sub=sub, resource_uuid=None, context_id=context_id,
+                                                             resource_link_id=f"nav-{context_id}"))
+
+
+def test_course_navigation_opens_the_one_course_linked_in_its_context(world):
+    refused = _course_navigation(world, "nav-t")
+    assert refused.launch.status_code == 400
+    assert "A teacher must first add the course through content selection" in html.unescape(refused.launch.text)
+    with world.context():
+        log = db.session.execute(select(LaunchLog).order_by(LaunchLog.id.desc())).scalars().first()
+        assert "no Courseport course is linked yet in context course-101" in log.cause
+        assert "Link Selection or Assignment Selection" in log.fix
+
+    # Content selection added the course (its link carries the course's id) and an activity; someone opened them.
+    for link_id, uuid in (("link-course", world.course_uuid), ("link-activity", world.activity_uuid)):
+        opened = world.browser().launch(world.platform, world.link(sub="s-first", resource_uuid=uuid,
+                                                                   resource_link_id=link_id))
+        assert opened.launch.status_code == 302
+    student = _course_navigation(world, "s-nav")
+    assert student.launch.status_code == 302
+    assert student.launch.headers["Location"] == f"/course/{world.course_id}"
+    with world.context():
+        link = db.session.execute(select(ResourceLink).where(
+            ResourceLink.resource_link_id == "nav-course-101")).scalar_one()
+        assert link.published_resource_id == world.course_resource_id
+
+    # Another platform course has nothing linked: refused, not opened on the first course.
+    assert _course_navigation(world, "s-nav", context_id="course-202").launch.status_code == 400
+
+    # Two courses linked in one context: course navigation cannot choose.
+    with world.context():
+        other = factories.make_resource(factories.make_course("CHEM1", "Chemistry"))
+        other_uuid = other.uuid
+    assert world.browser().launch(world.platform, world.link(sub="s-first", resource_uuid=other_uuid,
+                                                             resource_link_id="link-chem")).launch.status_code == 302
+    ambiguous = _course_navigation(world, "s-nav")
+    assert ambiguous.launch.status_code == 400
+    assert "The custom claim field 'id' is required" in html.unescape(ambiguous.launch.text)
+    with world.context():
+        log = db.session.execute(select(LaunchLog).order_by(LaunchLog.id.desc())).scalars().first()
+        assert "several Courseport courses are linked in context course-101" in log.cause

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from app.extensions import db
-from app.models import Deployment, LaunchLog, LtiIdentity, User
+from app.models import Deployment, LaunchLog, LtiIdentity, PublishedResource, User
 from tests import factories
 from tests.e2e.legacy_consumer import launch_params, sign_launch
 from tests.e2e.platform_server import PlatformServer
@@ -135,3 +135,32 @@ def test_an_invalid_sign_refuses_the_launch_and_binds_nothing(live_server, world
         assert deployment.legacy_consumer_key is None
         failed = db.session.scalars(db.select(LaunchLog).where(LaunchLog.outcome == "failure")).all()
         assert len(failed) == 2
+
+
+def test_a_claim_signed_with_another_resources_secret_does_not_reach_the_lti11_account(live_server, world,
+                                                                                      platform):
+    """Whoever published a resource with their own secret may sign a claim for the same consumer key: it proves
+    that credential only, so the LTI 1.1 user who came through the genuine secret keeps their account to
+    themselves."""
+    _legacy_launch(live_server, world, "legacy-42")
+    with live_server.app.app_context():
+        factories.make_resource(factories.make_course("ART", "Art"), legacy=True, secret="AttackerChosenSecret123")
+        legacy_user_id = db.session.scalar(db.select(LtiIdentity.user_id))
+    _forged_consumer_launch(live_server, "AttackerChosenSecret123")
+    response = _lti13_launch(live_server, world, platform, sub="new-sub-1", secret="AttackerChosenSecret123",
+                             lti1p1={"oauth_consumer_key": KEY, "user_id": "legacy-42"})
+    assert response.status_code == 302, response.text
+    with live_server.app.app_context():
+        new_identity = db.session.scalar(db.select(LtiIdentity).where(LtiIdentity.subject == "new-sub-1"))
+        assert new_identity.user_id != legacy_user_id
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 3  # legacy, forger's 1.1, new 1.3
+
+
+def _forged_consumer_launch(live_server, secret: str) -> None:
+    """The attacker's own resource launched once with the genuine consumer key, so the key knows that secret."""
+    with live_server.app.app_context():
+        resource_id = db.session.scalar(db.select(PublishedResource.id).where(PublishedResource.secret == secret))
+    url = f"{live_server.url}/lti/v1/launch/{resource_id}"
+    body = sign_launch(url, KEY, secret, launch_params(user_id="forger-1"))
+    assert requests.post(url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"},
+                         allow_redirects=False, timeout=10).status_code == 302

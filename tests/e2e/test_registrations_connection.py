@@ -152,3 +152,12 @@ def test_cli_test_command(live_server, platform, setup):
     failed = runner.invoke(args=["lti", "registrations", "test", str(registration_id)])
     assert failed.exit_code == 1
     assert f'Request an access token: Failed — HTTP 400: {{"error": "invalid_scope"}}. {TOKEN_ADVICE}' in failed.output
+
+
+def test_urls_an_admin_configured_reach_any_address(live_server, platform, setup):
+    """Private addresses are refused only for URLs that arrive in requests: the registration's own keyset and
+    token URLs, typed by an admin, reach the platform on 127.0.0.1 with the setting off."""
+    live_server.app.config["ALLOW_PRIVATE_ADDRESSES"] = False
+    client, registration_id = setup
+    steps, _page = run_test(live_server, client, registration_id)
+    assert [step["ok"] for step in steps] == [True, True]

@@ -208,7 +208,8 @@ def test_a_killed_worker_process_loses_nothing(app, platform, tmp_path):
     platform.stall(r"/scores$", 30)
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "COURSEPORT_INSTANCE_PATH": str(tmp_path / "worker-instance"), "COURSEPORT_SECRET_KEY": "worker-test"}
+           "COURSEPORT_INSTANCE_PATH": str(tmp_path / "worker-instance"), "COURSEPORT_SECRET_KEY": "worker-test",
+           "COURSEPORT_ALLOW_PRIVATE_ADDRESSES": "1"}  # the platform runs on 127.0.0.1
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "lti", "worker"], cwd=root, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

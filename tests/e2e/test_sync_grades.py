@@ -9,6 +9,7 @@ from app.extensions import db
 from app.jobs import worker
 from app.jobs.queue import GRADE_PUSH
 from app.models import ActivityCompletion, Grade, GradeSyncLog, LtiUserResourceLink, ResourceLink, SyncJob
+from app.services.sync import grades as sync
 from app.services.sync import queueing
 from app.services.courses.completion import mark_complete
 from tests.e2e.ags_platform import LINEITEM_READONLY, SCORE
@@ -132,6 +133,23 @@ def test_a_coupled_line_item_with_a_query_string_is_used_directly(app, platform)
     assert platform.requests_to(r"/lineitems$") == []
 
 
+def test_a_line_items_container_url_with_a_query_string_keeps_it_when_searching_creating_and_scoring(app, platform):
+    """Moodle's line items URL carries `?type_id=…`: the search adds its filters after it, the new line item is
+    created at it, and the score goes to the created item's own URL."""
+    scene = grade_scene(platform, link_kwargs={"lineitems_url": platform.lineitems_url() + "?type_id=2"})
+    scene.grade(scene.students[0], "6")
+    worker.run_due()
+
+    [search] = platform.requests_to(r"/lineitems$", "GET")
+    assert search.query == {"type_id": "2", "resource_link_id": scene.link.resource_link_id,
+                            "resource_id": scene.resource.uuid, "tag": "grade"}
+    [create] = platform.requests_to(r"/lineitems$", "POST")
+    assert create.query == {"type_id": "2"}
+    [post] = platform.requests_to(r"/scores$", "POST")
+    assert post.path == "/contexts/c1/lineitems/1/scores"
+    assert [s.data["scoreGiven"] for s in platform.scores()] == [6.0]
+
+
 def test_unchanged_grades_are_not_resent(app, platform):
     scene = grade_scene(platform)
     scene.grade(scene.students[0], "8")
@@ -244,3 +262,67 @@ def test_sweep_time_ordering_is_by_due_time(app, platform):
     db.session.commit()
     worker.run_due()
     assert [s.data["scoreGiven"] for s in platform.scores()] == [2.0]
+
+
+class WorkerKilled(BaseException):
+    """The worker process dying: nothing after it runs, nothing it wrote is committed."""
+
+
+def _kill_after_the_platform_accepts(monkeypatch):
+    real_log = sync._log
+
+    def log_then_die(target, outcome, message, **fields):
+        if outcome == sync.SENT:
+            raise WorkerKilled()
+        real_log(target, outcome, message, **fields)
+
+    monkeypatch.setattr(sync, "_log", log_then_die)
+    return lambda: monkeypatch.setattr(sync, "_log", real_log)
+
+
+def test_a_score_accepted_before_the_worker_died_ends_sent_not_failed(app, platform, monkeypatch):
+    scene = grade_scene(platform)
+    scene.grade(scene.students[0], "7")
+    revive = _kill_after_the_platform_accepts(monkeypatch)
+    try:
+        worker.run_due()
+    except WorkerKilled:
+        db.session.rollback()
+    revive()
+    assert [s.data["scoreGiven"] for s in platform.scores()] == [7.0]  # the platform has it; we recorded nothing
+    db.session.execute(db.update(SyncJob).values(locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    db.session.commit()
+
+    stats = worker.run_due()
+
+    assert (stats.done, stats.failed) == (1, 0)
+    [job] = db.session.execute(db.select(SyncJob)).scalars().all()
+    assert job.status == "done"
+    assert _logs(scene.resource.id)[-1].outcome == "sent"
+    assert [s.data["scoreGiven"] for s in platform.scores()] == [7.0, 7.0]
+    row = db.session.execute(db.select(LtiUserResourceLink).where(
+        LtiUserResourceLink.lti_user_id == scene.lti_users[0].id)).scalar_one()
+    assert row.last_grade_sent == Decimal("7")
+    assert row.last_score_timestamp == datetime.fromisoformat(platform.scores()[-1].data["timestamp"])
+
+
+def test_a_platform_that_refuses_the_fresh_resend_too_is_reported_failed(app, platform):
+    scene = grade_scene(platform)
+    scene.grade(scene.students[0], "7")
+    platform.fail(r"/scores$", 409, times=2, body="newer score held")
+
+    stats = worker.run_due()
+
+    assert (stats.done, stats.failed) == (0, 1)
+    assert len(platform.requests_to(r"/scores$", "POST")) == 2
+    assert platform.scores() == []
+    assert _logs(scene.resource.id)[-1].http_status == 409
+
+
+def test_service_urls_from_a_launch_reach_no_private_address_unless_allowed(app, platform):
+    app.config["ALLOW_PRIVATE_ADDRESSES"] = False  # the platform runs on 127.0.0.1
+    scene = grade_scene(platform)
+    scene.grade(scene.students[0], "7")
+    worker.run_due()
+    assert platform.requests_to(r"/lineitems") == [] and platform.scores() == []
+    assert "127.0.0.1 is not a public address" in _logs(scene.resource.id)[-1].message

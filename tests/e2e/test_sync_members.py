@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.jobs import worker
+from app.lti.identity import credential_scope
 from app.models import (
     Enrolment, LtiIdentity, LtiUser, LtiUserResourceLink, PlatformRegistration, PublishedResource, ResourceLink,
     RoleAssignment, SyncJob, User,
@@ -253,8 +254,10 @@ def _scene_with_window(platform: AgsPlatform) -> PublishedResource:
 def test_a_migrated_lti11_member_is_bound_to_the_existing_account(app, platform):
     scene = _scene(platform)
     scene.link.deployment.legacy_consumer_key = "old-key"
+    scene.link.deployment.legacy_scope = credential_scope("old-key", "the-proven-secret")
     veteran = make_user("veteran")
-    db.session.add(LtiIdentity(user_id=veteran.id, issuer="urn:lti11:old-key", subject="u-1101"))
+    db.session.add(LtiIdentity(user_id=veteran.id, scope=credential_scope("old-key", "the-proven-secret"),
+                               issuer="urn:lti11:old-key", subject="u-1101"))
     enrol(veteran, make_course("OTHER"), "student")
     db.session.commit()
     platform.set_roster([member("new-sub", lti11_legacy_user_id="u-1101")])

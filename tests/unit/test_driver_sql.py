@@ -116,7 +116,7 @@ with app.app_context():
             "('fresh', 'f@example.org', 'F', 'Resh', 0, 'manual', 0, 2, '', '', '', 'en', '', "
             "'2026-01-01 00:00:00', '2026-01-01 00:00:00')")
     from app.security import load_user
-    print(load_user("1").username)
+    print(load_user("1.0").username)
 """
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

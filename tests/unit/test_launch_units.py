@@ -95,7 +95,7 @@ def test_lti11_instructor_detection(roles, expected):
 def _launch(**fields) -> LaunchData:
     values = {"launch_id": "l", "registration_id": 1, "deployment_pk": 1, "issuer": "https://lms.example",
               "client_id": "c", "deployment_id": "d", "message_type": "LtiResourceLinkRequest", "subject": "u-42",
-              "roles": [], "cookie_method": "cookie", "clock_skew": 0}
+              "roles": [], "cookie_method": "cookie", "clock_skew": 0, "identity_scope": "lti13:test-platform"}
     return LaunchData(**{**values, **fields})
 
 

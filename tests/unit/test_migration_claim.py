@@ -8,6 +8,7 @@ import hmac
 import pytest
 
 from app.extensions import db
+from app.lti.identity import credential_scope
 from app.lti.legacy import migration_claim as migration
 from app.models import Lti11Consumer
 from tests import factories
@@ -44,7 +45,8 @@ def resource(app):
 @pytest.mark.parametrize("hex_variant", [False, True])
 def test_both_encodings_of_the_resource_secret_verify(resource, hex_variant):
     result = migration.verify_claim(_claims(_independent_sign("resourcesecret", hex_variant)), CLIENT_ID)
-    assert result == migration.MigrationClaim(consumer_key="legacy-key", user_id="u-11")
+    assert result == migration.MigrationClaim(consumer_key="legacy-key", user_id="u-11",
+                                              scope=credential_scope("legacy-key", "resourcesecret"))
 
 
 def test_an_lti2_consumer_signs_with_its_own_secret(resource):
@@ -54,6 +56,18 @@ def test_an_lti2_consumer_signs_with_its_own_secret(resource):
     db.session.commit()
     assert migration.verify_claim(_claims(_independent_sign("proxysecret", False)), CLIENT_ID) is not None
     assert migration.verify_claim(_claims(_independent_sign("resourcesecret", True)), CLIENT_ID) is not None
+
+
+def test_the_claim_proves_only_the_credential_that_signed_it(resource):
+    """Another resource using the same key with a secret of its own: a claim it signs speaks for its own LTI 1.1
+    users, never for those who came through `resource`'s secret."""
+    other = factories.make_resource(resource.course, legacy=True, secret="AttackerChosenSecret123")
+    db.session.add(Lti11Consumer(published_resource_id=other.id, consumer_key="legacy-key"))
+    db.session.commit()
+    forged = migration.verify_claim(_claims(_independent_sign("AttackerChosenSecret123", False)), CLIENT_ID)
+    genuine = migration.verify_claim(_claims(_independent_sign("resourcesecret", False)), CLIENT_ID)
+    assert forged.scope == credential_scope("legacy-key", "AttackerChosenSecret123")
+    assert genuine.scope == credential_scope("legacy-key", "resourcesecret") != forged.scope
 
 
 def test_the_registrations_client_id_is_signed_not_the_aud_array(resource):

@@ -51,5 +51,6 @@ def test_a_cached_token_is_reused_until_it_expires_or_a_refresh_is_asked(app, mo
     # expires_in 120 minus the 60 s margin: a minute from now
     assert service_token.access_token(registration, SCOPES) == "second"
     db.session.execute(db.update(AccessToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()  # no write is held while the platform is asked (tests/transaction_guard.py)
     assert service_token.access_token(registration, SCOPES) == "third"
     assert db.session.execute(select(AccessToken.token)).scalars().all() == ["third"]

@@ -39,7 +39,7 @@ def form_payload(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "lti_version": "1.3", "name": "", "target": "course", "enrol_period_unit": "days", "max_enrolled": "0",
         "role_instructor": "teacher", "role_learner": "student", "provisioning_mode_instructor": "2",
-        "provisioning_mode_learner": "1", "available_to": "all", "secret": "Secret123abc", "grade_sync": "1",
+        "provisioning_mode_learner": "1", "available_to": "all", "secret": "Secret123abcdefghij", "grade_sync": "1",
         "grade_sync_completion": "0", "member_sync": "1", "member_sync_mode": "1", "email_visibility": "2",
         "city": "", "country": "", "timezone": "", "lang": "en", "institution": "",
     }

@@ -197,4 +197,5 @@ def test_each_copy_button_is_named_after_its_field(admin_client):
     registration = make_registration("Moodle school")
     html = admin_client.get(f"/admin/lti/registrations/{registration.id}?tab=tooldetails").get_data(as_text=True)
     names = re.findall(r'<button[^>]*class="btn btn-secondary btn-copy"[^>]*aria-label="([^"]+)"', html)
-    assert names == ["Copy Tool URL", "Copy Initiate login URL", "Copy JWKS URL", "Copy Deep linking URL"]
+    assert names == ["Copy Tool URL", "Copy Initiate login URL", "Copy JWKS URL", "Copy Deep linking URL",
+                     "Copy Canvas JSON URL"]

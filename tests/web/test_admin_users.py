@@ -32,7 +32,8 @@ def make_lti_user(db, username: str = "lti13_abc", *, subjects: tuple[str, ...] 
     db.session.add(user)
     db.session.flush()
     for subject in subjects:
-        db.session.add(LtiIdentity(user_id=user.id, issuer="https://lms.example.org", subject=subject))
+        db.session.add(LtiIdentity(user_id=user.id, scope="lti13:admin-test", issuer="https://lms.example.org",
+                                   subject=subject))
     db.session.commit()
     return user
 

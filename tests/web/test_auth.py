@@ -74,3 +74,35 @@ def test_passwords_are_hashed_with_scrypt_unless_configured_otherwise(tmp_path):
         user = make_user("strong", password="a long enough passphrase")
         assert user.password_hash.startswith("scrypt:")
         assert user.check_password("a long enough passphrase")
+
+
+def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(tmp_path):
+    """Forty browsers at once (a file database shared by threads, as by a threaded server): the throttle's
+    check and the attempt's record are one step, so at most five passwords are checked."""
+    import threading
+
+    from app.extensions import db as database
+
+    app = make_app(tmp_path, PASSWORD_HASH_METHOD="pbkdf2:sha256:20000")  # a check that takes a moment
+    with app.app_context():
+        make_user("gina")
+    clients = [app.test_client() for _ in range(40)]
+    tokens = [csrf_token(client) for client in clients]
+    start = threading.Barrier(len(clients), timeout=30)
+    statuses: list[int] = []
+
+    def attempt(client, token) -> None:
+        start.wait()
+        response = client.post("/login", data={"username": "gina", "password": "wrong-pass", "csrf_token": token})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(set(statuses)) == [400, 429] and len(statuses) == 40
+    assert statuses.count(400) <= 5
+    with app.app_context():
+        assert database.session.query(LoginAttempt).count() == statuses.count(400)
+        database.engine.dispose()

@@ -17,6 +17,7 @@ from app.jobs import sweeps
 from app.lti import keys
 from app.models import ScheduledRun, ToolKey
 from app.models.base import utcnow
+from app.services.operations.schema import head_revision
 from app.services.platforms import registrations as platforms
 from tests import factories
 from tests.conftest import make_app
@@ -139,7 +140,7 @@ def test_a_database_behind_the_code_is_found(installation):
     code, findings = _check(installation)
     [problem] = _problems(findings)["database"]
     assert code == 1 and problem["message"].endswith("is at revision older_0001; this version of Courseport needs "
-                                                     "212dbbcf3f32.")
+                                                     f"{head_revision()}.")
     assert problem["fix"] == "Run `flask --app wsgi db upgrade`, then restart the web and worker processes."
 
 
@@ -150,7 +151,9 @@ def test_missing_signing_keys_are_found(installation):
     assert code == 1 and _problems(findings)["signing_keys"] == [{
         "check": "signing_keys", "ok": False,
         "message": "No current or next signing key: launches and grade sync cannot sign anything yet.",
-        "fix": "Run `flask --app wsgi lti keys list` once (it creates them)."}]
+        "fix": "Run `flask --app wsgi lti keys ensure` (it creates them)."}]
+    assert installation.test_cli_runner().invoke(args=["lti", "keys", "ensure"]).exit_code == 0
+    assert "signing_keys" not in _problems(_check(installation)[1])
 
 
 def test_a_worker_that_stopped_is_found(installation):

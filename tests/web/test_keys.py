@@ -45,7 +45,7 @@ def test_jwks_shape_and_no_private_parts(client, db, caplog):
     jwks = served_jwks(client)
 
     assert set(jwks) == {"keys"}
-    assert len(jwks["keys"]) == 2  # Current and Next, created on first use
+    assert len(jwks["keys"]) == 2  # Current and Next, created with the database
     for key in jwks["keys"]:
         assert set(key) == {"kty", "alg", "use", "kid", "n", "e"}
         assert (key["kty"], key["alg"], key["use"], key["e"]) == ("RSA", "RS256", "sig", "AQAB")
@@ -186,3 +186,59 @@ def test_cli_rotate_uses_the_grace_setting(runner, db, grace):
     db.session.expire_all()
     previous = db.session.execute(db.select(ToolKey).where(ToolKey.state == "previous")).scalar_one()
     assert abs(previous.retire_after - (utcnow() + timedelta(days=grace))) < timedelta(minutes=1)
+
+
+def test_serving_never_creates_keys(tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path, tool_keys=False)
+    with app.app_context():
+        assert app.test_client().get("/lti/jwks").get_json() == {"keys": []}
+        assert db_count(ToolKey) == 0
+        with pytest.raises(keys.MissingKeys, match="flask --app wsgi db upgrade"):
+            client_assertion(make_registration())
+
+
+def db_count(model) -> int:
+    from app.extensions import db
+
+    return db.session.query(model).count()
+
+
+def test_concurrent_creators_leave_one_current_and_one_next_and_none_fails(tmp_path):
+    """Both creators pass the "is it missing?" check before either inserts: the database settles it."""
+    import threading
+
+    from app.extensions import db
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path, tool_keys=False)
+    both_checked = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+    first = threading.local()
+
+    def slow_key():
+        if not getattr(first, "done", False):  # only before the first insert: later ones wait on its lock
+            first.done = True
+            both_checked.wait()
+        return keys.new_private_key()
+
+    def create() -> None:
+        with app.app_context():
+            try:
+                keys.ensure_keys(generate=slow_key)
+                db.session.commit()
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with app.app_context():
+        assert sorted(key.state for key in db.session.query(ToolKey)) == ["current", "next"]
+        db.engine.dispose()

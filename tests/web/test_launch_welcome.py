@@ -4,11 +4,9 @@ platform (its JWKS over HTTP); the browser is the Flask test client."""
 from __future__ import annotations
 
 import html
-import re
 from typing import Iterator
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from app.extensions import db
@@ -16,12 +14,11 @@ from app.models import LtiIdentity, User
 from app.models.tools import PROVISION_PROMPT_EXISTING
 from app.services.platforms.settings import save_lti_settings
 from tests import factories
-from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, LinkSpec
+from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, launch_in_test_client
 from tests.e2e.platform_server import PlatformServer
 from tests.helpers import CSRF_RE, login
 
 BASE = "http://127.0.0.1:5000"
-_FORM_INPUT = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
 
 
 @pytest.fixture
@@ -41,13 +38,7 @@ def course_resource(app):
 
 def prompted(client, platform: LaunchPlatform, resource, sub: str = "t-1") -> str:
     """Run a teacher's first launch in this client; returns the Welcome page path it is sent to."""
-    hint = platform.add_link(LinkSpec(sub=sub, roles=INSTRUCTOR, resource_uuid=resource.uuid))
-    login_response = client.get("/lti/login", query_string={
-        "iss": platform.issuer, "login_hint": sub, "target_link_uri": f"{BASE}/lti/launch",
-        "lti_message_hint": hint, "client_id": platform.client_id})
-    auth = requests.get(login_response.headers["Location"], timeout=10)
-    form = {name: html.unescape(value) for name, value in _FORM_INPUT.findall(auth.text)}
-    launch = client.post("/lti/launch", data=form)
+    launch = launch_in_test_client(client, platform, resource.uuid, sub, INSTRUCTOR, BASE)
     assert launch.status_code == 302, launch.get_data(as_text=True)
     return launch.headers["Location"]
 

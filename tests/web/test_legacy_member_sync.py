@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.jobs.worker import run_due
+from app.lti.identity import credential_scope
 from app.models import Enrolment, Lti11Consumer, LtiIdentity, LtiUser, RoleAssignment, SyncJob, User
 from app.services.sync import queueing
 from app.services.legacy.launch import lti11_username
@@ -25,7 +26,8 @@ def world(app, consumer):
                    email="old@example.org", auth_method="lti")
     db.session.add(learner)
     db.session.flush()
-    db.session.add(LtiIdentity(user_id=learner.id, issuer=f"urn:lti11:{KEY}", subject="old-1"))
+    db.session.add(LtiIdentity(user_id=learner.id, scope=credential_scope(KEY, resource.secret),
+                               issuer=f"urn:lti11:{KEY}", subject="old-1"))
     enrolment = Enrolment(course_id=resource.course_id, user_id=learner.id, published_resource_id=resource.id)
     db.session.add(enrolment)
     db.session.flush()
@@ -100,7 +102,8 @@ def test_lti2_roster_uses_the_profile_template_and_the_registered_secret(world, 
     lti_user = db.session.scalars(db.select(LtiUser)).one()
     lti_user.consumer_key, lti_user.memberships_url, lti_user.memberships_id = "proxy-guid", None, None
     lti_user.context_id = "course-9"
-    db.session.execute(db.update(LtiIdentity).values(issuer="urn:lti11:proxy-guid"))
+    db.session.execute(db.update(LtiIdentity).values(issuer="urn:lti11:proxy-guid",
+                                                     scope=credential_scope("proxy-guid", "s" * 32)))
     db.session.commit()
     member = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
     consumer.members_pages = [
@@ -118,3 +121,23 @@ def test_lti2_roster_uses_the_profile_template_and_the_registered_secret(world, 
     assert consumer.received[0].headers["Accept"] == "application/vnd.ims.lis.v2.membershipcontainer+json"
     assert _enrolled() == {world["learner"].username: "student", lti11_username("proxy-guid", "p2-6"): "student"}
     assert job.result["enrolled"] == 1 and job.result["unenrolled"] == 0
+
+
+def test_a_roster_speaks_only_for_the_users_of_its_own_key_and_secret(world, consumer):
+    """A user bound through another resource's secret for the same key is a stranger to this roster: it is not
+    enrolled, and its name is not taken from this roster."""
+    other = User(username="other-account", first_name="Kept", last_name="Name", email="", auth_method="lti")
+    db.session.add(other)
+    db.session.flush()
+    db.session.add(LtiIdentity(user_id=other.id, scope=credential_scope(KEY, "AnotherResourcesSecret1"),
+                               issuer=f"urn:lti11:{KEY}", subject="old-1-elsewhere"))
+    db.session.commit()
+    consumer.members_xml = lti11_members_xml([
+        {"user_id": "old-1", "roles": "Learner"},
+        {"user_id": "old-1-elsewhere", "roles": "Learner", "person_name_given": "Renamed"},
+    ])
+    job = _sync(world["resource"])
+    assert job.status == "done"
+    assert _enrolled() == {world["learner"].username: "student",
+                           lti11_username(KEY, "old-1-elsewhere"): "student"}
+    assert db.session.get(User, other.id).first_name == "Kept"

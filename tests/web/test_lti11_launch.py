@@ -71,6 +71,9 @@ def _assert_refused(response, status: int, message: str, *, nonces: int = 0, con
     ("wrong message type", 400, "Invalid request", "invalid_request"),
     ("wrong version", 400, "Invalid request", "invalid_request"),
     ("unknown LTI 2 key", 401, "Invalid consumer key.", "oauth_signature"),
+    ("user_id of 256 characters", 400, "The launch parameter user_id is too long.", "invalid_request"),
+    ("outcome URL of 2049 characters", 400, "The launch parameter lis_outcome_service_url is too long.",
+     "invalid_request"),
 ])
 def test_refusals_before_verification_show_the_page_even_with_a_return_url(client, resource, case, status,
                                                                            message, code):
@@ -87,6 +90,10 @@ def test_refusals_before_verification_show_the_page_even_with_a_return_url(clien
                         if not p.startswith("oauth_consumer_key="))
     elif case == "unknown LTI 2 key":
         params["lti_version"] = "LTI-2p0"
+    elif case == "user_id of 256 characters":
+        params["user_id"] = "u" * 256
+    elif case == "outcome URL of 2049 characters":
+        params["lis_outcome_service_url"] = "https://lms.example.org/" + "o" * 2025
     else:
         drop = {"no resource link": "resource_link_id", "no user": "user_id"}.get(case)
         if drop:

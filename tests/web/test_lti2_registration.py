@@ -7,7 +7,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from app.extensions import db
-from app.models import Lti11Consumer
+from app.lti.legacy.tool_proxy import MSG_REGISTRATION_FAILED as ONE_MESSAGE
+from app.models import LaunchLog, Lti11Consumer
 from tests import factories
 
 
@@ -104,7 +105,8 @@ def test_without_user_sync_no_memberships_service_is_needed(client, consumer, re
     ("proxy rejected", "Could not establish proxy with consumer."),
     ("wrong reg password", "Could not establish proxy with consumer."),
 ])
-def test_failures_go_back_with_the_message_and_save_nothing(client, consumer, resource, change, message):
+def test_failures_go_back_with_one_message_log_the_reason_and_save_nothing(client, consumer, resource, change,
+                                                                           message):
     form = _form(consumer)
     if change == "no profile":
         consumer.profile_status = 500
@@ -122,9 +124,11 @@ def test_failures_go_back_with_the_message_and_save_nothing(client, consumer, re
         form["reg_password"] = "not-the-password"
     response = _register(client, resource, form)
     assert response.status_code == 400
-    assert f"Failed request. Reason: {message}" in response.get_data(as_text=True).replace("&#39;", "'")
-    assert _continue(response) == {"x": "1", "status": "failure", "lti_errormsg": message}
+    assert f"Failed request. Reason: {ONE_MESSAGE}" in response.get_data(as_text=True).replace("&#39;", "'")
+    assert _continue(response) == {"x": "1", "status": "failure", "lti_errormsg": ONE_MESSAGE}
     assert _consumers() == []
+    [row] = db.session.scalars(db.select(LaunchLog)).all()
+    assert row.cause.startswith(message)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -158,4 +162,29 @@ def test_token_and_resource_checks(client, consumer, resource):
 
 def test_the_registration_post_needs_no_csrf_token_but_other_forms_do(client, consumer, resource):
     assert client.post("/logout").status_code == 400
+    assert _register(client, resource, _form(consumer)).status_code == 200
+
+
+@pytest.mark.parametrize("profile_url", [
+    "{consumer}/profile",  # a live service on loopback
+    "http://127.0.0.1:9/profile",  # a closed port on loopback
+    "http://10.1.2.3/profile",  # the private network
+    "http://169.254.169.254/latest/meta-data/",  # link-local (cloud metadata)
+    "http://[::1]/profile",
+    "http://localhost./profile",
+    "http://no-such-host.invalid/profile",
+])
+def test_a_profile_url_on_a_non_public_address_is_never_fetched_and_gets_the_same_message(
+        app, client, consumer, resource, profile_url):
+    app.config["ALLOW_PRIVATE_ADDRESSES"] = False
+    response = _register(client, resource, _form(consumer, tc_profile_url=profile_url.format(consumer=consumer.url)))
+    assert response.status_code == 400
+    assert _continue(response) == {"x": "1", "status": "failure", "lti_errormsg": ONE_MESSAGE}
+    assert consumer.received == [] and _consumers() == []
+    [row] = db.session.scalars(db.select(LaunchLog)).all()
+    assert "is not a public address" in row.cause
+
+
+def test_private_addresses_are_reached_when_the_site_allows_them(app, client, consumer, resource):
+    assert app.config["ALLOW_PRIVATE_ADDRESSES"]  # as the tests run: every peer is on 127.0.0.1
     assert _register(client, resource, _form(consumer)).status_code == 200

@@ -131,11 +131,11 @@ def test_dates_are_read_in_the_viewers_timezone(teacher_client, setup, db):
 
 def test_publishing_legacy_keeps_the_secret_and_makes_a_random_token(teacher_client, setup, db):
     response = post_form(teacher_client, f"/course/{setup.course.id}/lti/new",
-                         form_payload(lti_version="legacy", secret="MySecret42"))
+                         form_payload(lti_version="legacy", secret="MySecretOfSixteen42"))
     assert response.headers["Location"] == f"/course/{setup.course.id}/lti?tab=legacy"
     db.session.expire_all()
     resource = db.session.query(PublishedResource).one()
-    assert resource.secret == "MySecret42" and resource.uuid is None
+    assert resource.secret == "MySecretOfSixteen42" and resource.uuid is None
     assert re.fullmatch(r"[0-9a-f]{32}", resource.legacy_token)
 
 
@@ -161,8 +161,17 @@ def _other_course_activity() -> Activity:
     ({"max_enrolled": "-1"}, "max_enrolled", "Enter zero or a positive whole number."),
     ({"max_enrolled": "2.5"}, "max_enrolled", "Enter zero or a positive whole number."),
     ({"max_enrolled": "ten"}, "max_enrolled", "Enter zero or a positive whole number."),
+    ({"max_enrolled": "9" * 30}, "max_enrolled", "Enter at most 1000000000."),
+    ({"enrol_period_enabled": "y", "enrol_period": "9" * 5000}, "enrol_period",
+     "The enrolment duration can be at most 100 years."),
+    ({"enrol_period_enabled": "y", "enrol_period": "5300", "enrol_period_unit": "weeks"}, "enrol_period",
+     "The enrolment duration can be at most 100 years."),
     ({"lti_version": "legacy", "secret": ""}, "secret", "Required"),
     ({"lti_version": "legacy", "secret": "abc-123"}, "secret", "Only letters and digits are allowed."),
+    ({"lti_version": "legacy", "secret": "x"}, "secret",
+     "The secret is too short: use at least 16 letters and digits (the generated one has 32)."),
+    ({"lti_version": "legacy", "secret": "Short15Letters1"}, "secret",
+     "The secret is too short: use at least 16 letters and digits (the generated one has 32)."),
     ({"lti_version": "legacy", "secret": "é" * 10}, "secret", "Only letters and digits are allowed."),
     ({"available_to": "selected"}, "registrations", "Select at least one registration."),
     ({"available_to": "selected", "registrations": "424242"}, "registrations", "Registration 424242 does not exist."),
@@ -261,11 +270,11 @@ def test_switching_versions_creates_identifiers_once_and_never_changes_them(teac
     resource = db.session.get(PublishedResource, resource.id)
     created = resource.uuid
     assert uuid.UUID(created).version == 4
-    post_form(teacher_client, url, form_payload(lti_version="legacy", secret="NewSecret1"))
+    post_form(teacher_client, url, form_payload(lti_version="legacy", secret="NewSecretOfSixteen1"))
     post_form(teacher_client, url, form_payload(lti_version="1.3"))
     db.session.expire_all()
     resource = db.session.get(PublishedResource, resource.id)
-    assert (resource.uuid, resource.legacy_token, resource.secret) == (created, token, "NewSecret1")
+    assert (resource.uuid, resource.legacy_token, resource.secret) == (created, token, "NewSecretOfSixteen1")
 
 
 def test_legacy_tokens_are_random_not_derived_from_the_id(teacher_client, setup, db):

@@ -198,14 +198,15 @@ def test_tool_details_tab(admin_client, db):
     for label, value in (("Registration URL", f"{BASE}/lti/register?token={token.token}"),
                          ("Tool URL", f"{BASE}/lti/launch"),
                          ("Initiate login URL", f"{BASE}/lti/login?id={registration.login_id}"),
-                         ("JWKS URL", f"{BASE}/lti/jwks"), ("Deep linking URL", f"{BASE}/lti/deeplink")):
+                         ("JWKS URL", f"{BASE}/lti/jwks"), ("Deep linking URL", f"{BASE}/lti/deeplink"),
+                         ("Canvas JSON URL", f"{BASE}/lti/canvas/{registration.login_id}.json")):
         assert f'<th scope="row">{label}</th>' in page
         assert re.search(rf'readonly[^>]*>{re.escape(value)}</textarea>\s*<button[^>]*data-copy-label="{label}"'
                          rf'[^>]*aria-label="Copy {label}"', page)
     # The copy icon is an inline SVG (emoji fonts are often missing), hidden from assistive technology.
-    assert page.count('title="Copy to clipboard"') == 5
+    assert page.count('title="Copy to clipboard"') == 6
     assert page.count('<svg class="icon-copy" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" '
-                      'focusable="false"') == 5
+                      'focusable="false"') == 6
     assert "&#x1F4CB;" not in page and "\U0001F4CB" not in page
     assert "Single use. Expires " in page
     assert ">Generate a new registration URL</button>" in page
@@ -600,6 +601,9 @@ def test_each_guide_shows_this_registrations_urls(admin_client, db, slug, name, 
                          ("Deep linking URL", f"{BASE}/lti/deeplink")):
         assert re.search(rf'readonly[^>]*>{re.escape(value)}</textarea>\s*<button[^>]*data-copy-label="{label}"'
                          rf'[^>]*aria-label="Copy {label}"', page)
+    canvas_json_url = f"{BASE}/lti/canvas/{registration.login_id}.json"
+    assert bool(re.search(rf'readonly[^>]*>{re.escape(canvas_json_url)}</textarea>\s*<button[^>]*'
+                          r'data-copy-label="Canvas JSON URL"', page)) is (slug == "canvas")
     dynamic = slug in ("moodle", "canvas", "brightspace", "sakai")
     assert (f"{BASE}/lti/register?token={token}" in page) is dynamic
     assert f'href="/admin/lti/registrations/{registration.id}/edit">Edit platform details</a>' in page

@@ -35,6 +35,7 @@ def test_create_prints_id_status_and_every_url(runner, db):
     assert data["tool_urls"]["initiate_login_url"] == f"{BASE}/lti/login?id={registration.login_id}"
     assert data["tool_urls"]["jwks_url"] == f"{BASE}/lti/jwks"
     assert data["tool_urls"]["deep_linking_url"] == f"{BASE}/lti/deeplink"
+    assert data["tool_urls"]["canvas_json_url"] == f"{BASE}/lti/canvas/{registration.login_id}.json"
     assert data["tool_urls"]["registration_url"] == f"{BASE}/lti/register?token={token.token}"
 
     text = run(runner, "registrations", "create", "Second").output

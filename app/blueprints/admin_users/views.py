@@ -10,8 +10,9 @@ from app.blueprints.admin_users.forms import PasswordForm, UserForm
 from app.form_helpers import show_errors
 from app.errors import render_error
 from app.extensions import db
+from app.limits import page_number
 from app.models import AUTH_MANUAL, User
-from app.security import admin_required, safe_next_url
+from app.security import admin_required, safe_next_url, sign_in
 from app.templating import admin_crumbs
 from app.services.accounts import users as accounts
 from app.services.errors import NotFound, ServiceError
@@ -45,7 +46,7 @@ def site_admin():
 
 def _render_list(error: str | None = None, status: int = 200):
     search = request.args.get("q", "").strip()
-    page = db.paginate(accounts.users_query(search), page=request.args.get("page", 1, type=int),
+    page = db.paginate(accounts.users_query(search), page=request.args.get("page", 1, type=page_number),
                        per_page=PER_PAGE, error_out=False)
     return render_template("admin/users/list.html", title="Users", page=page, search=search, error=error,
                            breadcrumbs=_crumbs()), status
@@ -104,9 +105,16 @@ def edit_user(user_id: int):
             show_errors(form, error)
         else:
             db.session.commit()
+            _keep_own_session(user)
             flash("Changes saved", "success")
             return redirect(url_for(".users", q=user.username))
     return _render_form(form, user, 400 if request.method == "POST" else 200)
+
+
+def _keep_own_session(user: User) -> None:
+    """A change that ended the account's sessions ends the other browsers' only: the admin who made it stays."""
+    if user.id == current_user.id:
+        sign_in(user)
 
 
 def _change_suspension(user_id: int, suspended: bool):
@@ -146,6 +154,7 @@ def reset_password(user_id: int):
             show_errors(form, error)
         else:
             db.session.commit()
+            _keep_own_session(user)
             flash(f"Password reset for {user.username}", "success")
             return redirect(url_for(".users", q=user.username))
     title = f"Reset password: {user.full_name}"
@@ -165,6 +174,7 @@ def unlink_identity(user_id: int, identity_id: int):
     if request.method == "POST":
         accounts.unlink_identity(user, identity.id)
         db.session.commit()
+        _keep_own_session(user)
         flash("LMS identity unlinked", "success")
         return redirect(url_for(".edit_user", user_id=user.id))
     return render_template("admin/users/unlink.html", user=user, identity=identity, title="Unlink LMS identity",

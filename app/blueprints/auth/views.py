@@ -38,6 +38,8 @@ def login():
 @login_required
 def logout():
     # CSRFProtect has already rejected a POST without a valid token.
+    accounts.log_out(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have been logged out.", "info")

@@ -10,6 +10,7 @@ from app.blueprints.courses.blueprint import bp
 from app.blueprints.courses.forms import QuestionForm
 from app.blueprints.courses.navigation import activity_context, activity_crumbs
 from app.extensions import db
+from app.limits import db_int, is_db_int
 from app.models import Activity, QuizAttempt, QuizQuestion, User
 from app.services.courses import gradebook
 from app.services.courses import permissions
@@ -56,7 +57,7 @@ def _question_in(activity: Activity, question_id: int | None) -> QuizQuestion | 
 def quiz_questions(activity_id: int):
     """Add a question, or edit one with ?question={id}; every saved question is listed above the form."""
     activity = _manage_quiz(activity_id)
-    question = _question_in(activity, request.args.get("question", type=int))
+    question = _question_in(activity, request.args.get("question", type=db_int))
     form = QuestionForm()
     if question is not None and not form.is_submitted():
         form.text.data = question.text
@@ -112,7 +113,7 @@ def _answers() -> dict[int, int]:
     answers: dict[int, int] = {}
     for key, value in request.form.items():
         if key.startswith("q") and key[1:].isdigit():
-            if not value.isdigit():
+            if not is_db_int(key[1:]) or not is_db_int(value):
                 raise ServiceError(quiz.MSG_BAD_ANSWER)
             answers[int(key[1:])] = int(value)
     return answers

@@ -17,6 +17,7 @@ from app.lti.launch import (
     validate_launch,
 )
 from app.lti.launch_data import DEEP_LINKING_REQUEST
+from app.lti.platform_storage import StorageNeeded
 from app.models import PlatformRegistration, User
 from app.models.tools import PROVISION_PROMPT_EXISTING
 from app.security import allow_form_action, allow_framing
@@ -27,7 +28,7 @@ from app.services.launch import provisioning
 from app.services.platforms.framing import frame_ancestors
 from app.services.platforms.settings import lti_settings
 from app.services.publishing import content_selection as deep_linking
-from app.web import launch_pages
+from app.web import frame_session, launch_pages
 
 bp = Blueprint("deeplink", __name__)
 
@@ -35,9 +36,9 @@ PAGE_TITLE = launch_pages.OPEN_TOOL_TITLE
 RESPONSE_MESSAGE_TYPE = "LtiDeepLinkingResponse"
 
 
-def _framed(settings: dict) -> None:
-    """The selection pages show inside the platform's frame (when embedding is on)."""
-    allow_framing(frame_ancestors(settings))
+def _framed(settings: dict, launch: LaunchData) -> None:
+    """The selection pages show inside the launch's platform's frame (when embedding is on)."""
+    allow_framing(frame_ancestors(settings, launch))
 
 
 def _restore(launch_id: str) -> LaunchData:
@@ -53,11 +54,11 @@ def _restore(launch_id: str) -> LaunchData:
 
 def _account(launch: LaunchData, settings: dict) -> User | None:
     """Mode 3: the bound account signs in (a suspended one is refused); None while the identity is unbound."""
-    user = provisioning.bound_user(launch.issuer, launch.subject)
+    user = provisioning.launch_user(launch)
     if user is None:
         return None
     provisioning.ensure_can_launch(user)
-    enter_launched_session(user, None, frame_ancestors(settings))
+    enter_launched_session(user, None, frame_ancestors(settings, launch))
     launch_log.mark_user(launch.log_id, user.id)
     return user
 
@@ -69,12 +70,14 @@ def request_content():
     settings = lti_settings()
     try:
         launch = validate_launch(leeway=settings["clock_leeway"], message_type=DEEP_LINKING_REQUEST)
+    except StorageNeeded as needed:
+        return launch_pages.storage_page(needed.request, settings, needed.relaunch_url, relaunch=True)
     except LtiError as error:
         return launch_pages.refuse(launch_log.KIND_DEEP_LINKING, error, settings, validating=True)
     registration = db.session.get(PlatformRegistration, launch.registration_id)
     try:
         DeepLinkSettings.from_launch(launch)
-        user = provisioning.bound_user(launch.issuer, launch.subject)
+        user = provisioning.launch_user(launch)
         if user is not None:
             provisioning.ensure_can_launch(user)
             provisioning.refresh_profile(user, launch, registration)
@@ -85,11 +88,13 @@ def request_content():
     if launch.cookie_method == "none" or not settings["allow_frame_embedding"]:
         response = launch_pages.hand_off(launch, settings, log_id=row.id, prompt_mode=PROVISION_PROMPT_EXISTING)
     else:
+        if launch.cookie_method == "storage":
+            frame_session.begin()
         store_launch(launch, log_id=row.id, prompt_mode=PROVISION_PROMPT_EXISTING)
         if user is None:
             response = launch_pages.welcome(launch.launch_id, 303)
         else:
-            enter_launched_session(user, None, frame_ancestors(settings))
+            enter_launched_session(user, None, frame_ancestors(settings, launch))
             response = redirect(url_for(".selection", launch_id=launch.launch_id), 303)
         db.session.commit()
     forget_state_cookie(response, launch)
@@ -120,7 +125,7 @@ def selection(launch_id: str):
     if user is None:
         return launch_pages.welcome(launch.launch_id, 303)
     db.session.commit()
-    _framed(settings)
+    _framed(settings, launch)
     return _selection_page(launch, dl_settings, user, registration)
 
 
@@ -148,7 +153,7 @@ def respond(launch_id: str):
                                                 accept_multiple=dl_settings.accept_multiple)
         except ServiceError as error:
             db.session.rollback()
-            _framed(settings)
+            _framed(settings, launch)
             return _selection_page(launch, dl_settings, user, registration, error=error.message, status=400,
                                    to_course=course_ids, to_gradebook=gradebook_ids)
     if not forget_launch(launch.launch_id):
@@ -156,7 +161,7 @@ def respond(launch_id: str):
     token = response_jwt(launch, registration, dl_settings, items, base_url=current_app.config["COURSEPORT_BASE_URL"])
     launch_log.accepted(kind, launch, launch_pages.attempt(), user_id=user.id, message_type=RESPONSE_MESSAGE_TYPE)
     db.session.commit()
-    _framed(settings)
+    _framed(settings, launch)
     allow_form_action(dl_settings.return_origin)
     return render_template("deeplink/respond.html", title=PAGE_TITLE, return_url=dl_settings.return_url,
                            token=token, added=len(items))

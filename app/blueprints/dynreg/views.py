@@ -1,4 +1,5 @@
-"""The tool's public LTI endpoints for registration: our keyset and dynamic registration."""
+"""The tool's public LTI endpoints for registration: our keyset, dynamic registration and Canvas's
+configuration by URL."""
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, render_template, request
@@ -7,8 +8,9 @@ from app.extensions import db
 from app.lti import keys
 from app.lti.registration import is_http_url
 from app.security import allow_framing
+from app.services.errors import NotFound
 from app.services.launch import log as launch_log
-from app.services.platforms import dynamic_registration
+from app.services.platforms import canvas, dynamic_registration
 from app.services.platforms.dynamic_registration import DynamicRegistrationFailed
 from app.web import launch_pages
 
@@ -23,6 +25,16 @@ def jwks():
     response = jsonify(body)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@bp.get("/lti/canvas/<login_id>.json")
+def canvas_configuration(login_id: str):
+    """What a Canvas admin's "Enter URL" loads when creating an LTI 1.3 developer key."""
+    try:
+        body = canvas.json_configuration(login_id)
+    except NotFound as error:
+        return jsonify({"error": error.message}), 404
+    return jsonify(body)
 
 
 def _allow_platform_window(openid_configuration: str | None) -> None:

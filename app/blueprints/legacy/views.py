@@ -40,7 +40,7 @@ def _refuse_or_send_back(error: LtiError, settings: dict, return_url: str | None
     back = lti11.error_return_url(return_url, error.message)
     if back:
         return redirect(back)
-    allow_framing(frame_ancestors(settings))
+    allow_framing(frame_ancestors(settings, launch))
     return _failed(error.message, error.status, launch_pages.ERROR_TITLE, row.id)
 
 
@@ -93,10 +93,10 @@ def register(tool_id: int, token: str):
         launch_log.lti2_registration(launch_pages.attempt(), resource.id, message=error.message,
                                      detail=error.detail)
         db.session.commit()
-        continue_url = with_params(registration_request.return_url,
-                                   {"status": "failure", "lti_errormsg": error.message})
+        message = lti2_registration.MSG_REGISTRATION_FAILED
+        continue_url = with_params(registration_request.return_url, {"status": "failure", "lti_errormsg": message})
         return render_template("legacy/registration_result.html", title=REGISTRATION_FAILED, success=False,
-                               message=error.message, continue_url=continue_url), 400
+                               message=message, continue_url=continue_url), 400
     legacy.save_registered_consumer(resource, registered)
     launch_log.lti2_registration(launch_pages.attempt(), resource.id, tool_proxy_guid=registered.tool_proxy_guid)
     db.session.commit()

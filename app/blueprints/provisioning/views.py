@@ -73,12 +73,13 @@ def account(launch_id: str):
     allow_framing(frame_ancestors(settings))
     try:
         launch = restore_launch(launch_id)
+        allow_framing(frame_ancestors(settings, launch))
         launch_outcome.check_usable(launch)
         if request.method == "POST" and request.args.get("action") == "create":
             return _signed_in_as(launch_outcome.create_account(launch, settings), launch, "created")
     except LtiError as error:
         return error_page(error)
-    bound = provisioning.bound_user(launch.issuer, launch.subject)
+    bound = provisioning.launch_user(launch)
     if bound is not None:
         done = request.args.get("done")
         if request.method == "GET" and done in NOTICES and current_user.is_authenticated and \

@@ -15,6 +15,7 @@ from app.templating import lti_admin_crumbs
 from app.services.platforms import registration_urls
 from app.services.platforms import registrations as platforms
 from app.services.platforms import keys as tool_keys
+from app.services.platforms import same_platform
 from app.services.platforms.site_address import site_address
 from app.services.errors import ServiceError, ValidationErrors
 
@@ -94,7 +95,8 @@ def view(registration_id: int):
         active_deployments=platforms.deployments(registration, DEPLOYMENT_ACTIVE),
         pending_deployments=platforms.deployments(registration, DEPLOYMENT_PENDING),
         ignored_deployments=platforms.deployments(registration, DEPLOYMENT_IGNORED),
-        last_launches=platforms.last_launches(registration),
+        last_launches=platforms.last_launches(registration), peers=same_platform.platform_peers(registration),
+        candidates=same_platform.join_candidates(registration),
         last_test_at=datetime.fromisoformat(registration.last_test["at"]) if registration.last_test else None,
         breadcrumbs=_crumbs((registration.name, None)), lti_nav_active="Tool registration")
 
@@ -121,6 +123,31 @@ def edit(registration_id: int):
                            registration=registration, cancel_url=_view_url(registration, "platformdetails"),
                            breadcrumbs=_crumbs((registration.name, _view_url(registration, "platformdetails")),
                                                ("Edit platform details", None)),
+                           lti_nav_active="Tool registration"), status
+
+
+@bp.route("/registrations/<int:registration_id>/same-platform", methods=["GET", "POST"])
+@admin_required
+def same_platform_as(registration_id: int):
+    """"Same platform as …": a confirmation page (works without JavaScript), then the POST that joins."""
+    registration = _registration(registration_id)
+    platform_id = request.values.get("platform", type=int)
+    cancel_url = _view_url(registration, "platformdetails")
+    error, platform, status = None, None, 200
+    try:
+        if request.method == "POST":
+            joined = same_platform.join_platform(registration, platform_id)
+            db.session.commit()
+            flash(f"'{registration.name}' is now the same platform as '{joined.platform.name}'", "success")
+            return redirect(cancel_url)
+        platform = same_platform.checked_target(registration, platform_id)
+    except ServiceError as failure:
+        db.session.rollback()
+        error, status = failure.message, failure.status
+    title = "Same platform as …"
+    return render_template("registrations/same_platform.html", title=title, registration=registration,
+                           platform=platform, error=error, cancel_url=cancel_url,
+                           breadcrumbs=_crumbs((registration.name, cancel_url), (title, None)),
                            lti_nav_active="Tool registration"), status
 
 
@@ -158,10 +185,7 @@ def regenerate_token(registration_id: int):
 @admin_required
 def test_connection(registration_id: int):
     registration = _registration(registration_id)
-    # The platform fetches our JWKS while we wait for its token: keys created on first use must already be
-    # committed, or that fetch would wait on this transaction's write lock.
-    tool_keys.ensure_keys()
-    db.session.commit()
+    db.session.commit()  # nothing of this request's stays open while the platform is called
     try:
         platforms.run_connection_test(registration)
     except ServiceError as error:

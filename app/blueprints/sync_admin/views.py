@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from app.extensions import db
+from app.limits import page_number
 from app.models import Course, PublishedResource, SyncJob
 from app.models.jobs import JOB_FAILED
 from app.security import admin_required
@@ -59,7 +60,7 @@ class ListPage:
 
 
 def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return request.args.get("page", 1, type=page_number) or 1
 
 
 def _course_resource(course_id: int, resource_id: int, *, manage: bool) -> tuple[Course, PublishedResource]:

@@ -9,8 +9,9 @@ from flask_login import current_user, login_required
 
 from app.blueprints.tools.forms import PublishForm, form_data
 from app.extensions import db
+from app.limits import db_int
 from app.models import Course, PublishedResource
-from app.security import admin_required
+from app.security import admin_required, deny_framing
 from app.services.publishing import listings, publish_values
 from app.services.publishing import resources as publishing
 from app.services.errors import NotFound, ServiceError, ValidationErrors
@@ -19,6 +20,9 @@ from app.services.publishing.publish_values import LTI_VERSIONS, PublishValues
 from app.templating import course_crumbs, lti_admin_crumbs, viewer_zone
 
 bp = Blueprint("tools", __name__)
+# These pages show legacy secrets and the publishing settings: never inside a frame, not even a launched session's.
+bp.before_request(deny_framing)
+
 
 def _course(course_id: int, *, manage: bool) -> Course:
     """The course, if the signed-in user may view (or, with `manage`, change) its published resources."""
@@ -163,7 +167,7 @@ def admin_published():
     filters: dict[str, Any] = {
         "version": request.args.get("version", "") if request.args.get("version") in LTI_VERSIONS else "",
         "status": request.args.get("status", "") if request.args.get("status") in STATUS_FILTERS else "",
-        "course": request.args.get("course", type=int) or "",
+        "course": request.args.get("course", type=db_int) or "",
     }
     query = listings.site_resources_query(lti_version=filters["version"] or None,
                                             enabled=STATUS_FILTERS.get(filters["status"]),

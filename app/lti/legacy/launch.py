@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.lti.errors import LtiError
+from app.lti.identity import credential_scope
 from app.lti.launch_data import LaunchData
 from app.models import Lti11Consumer, Lti11Nonce, PublishedResource
 from app.models.base import utcnow
@@ -41,6 +42,14 @@ MSG_ID_TOKEN = ("This is an LTI 1.3 launch sent to a legacy Launch URL. Use the 
                 "platform registered for LTI Advantage.")
 MSG_NO_KEY = "A required parameter (oauth_consumer_key) was missing"
 MSG_INVALID_REQUEST = "Invalid request"
+MSG_TOO_LONG = "The launch parameter {name} is too long."
+# What a launch keeps, at most as long as the column that keeps it.
+PARAMETER_LIMITS = {"user_id": 255, "resource_link_id": 255, "context_id": 255, "context_label": 255,
+                    "context_title": 1024, "resource_link_title": 1024, "lis_result_sourcedid": 1024,
+                    "lis_outcome_service_url": 2048, "ext_ims_lis_memberships_url": 2048,
+                    "custom_context_memberships_url": 2048, "ext_ims_lis_memberships_id": 1024,
+                    "launch_presentation_return_url": 2048, "tool_consumer_instance_name": 1024,
+                    "tool_consumer_instance_guid": 1024, "tool_consumer_info_version": 255}
 MSG_NO_LINK = "Missing resource link ID."
 MSG_NO_USER = "The launch did not include a user_id. Anonymous launches are not supported."
 MSG_UNKNOWN_KEY = "Invalid consumer key."
@@ -228,6 +237,12 @@ def _required(form: Mapping[str, str], resource: PublishedResource) -> tuple[str
         raise LegacyLaunchError(MSG_NO_USER, 400, "invalid_request", "The launch had no user_id.",
                                 "Turn on sending the user's identity (not anonymous) in the LMS tool settings.",
                                 resource_id=resource.id, consumer_key=key)
+    for name, limit in PARAMETER_LIMITS.items():
+        if len(form.get(name) or "") > limit:
+            raise LegacyLaunchError(MSG_TOO_LONG.format(name=name), 400, "invalid_request",
+                                    f"The launch's {name} had {len(form[name])} characters; at most {limit} are "
+                                    f"kept.", "Check the LMS's tool settings.", resource_id=resource.id,
+                                    consumer_key=key)
     return key, version
 
 
@@ -264,7 +279,7 @@ def validate_launch(tool_id: int, form: Mapping[str, str], params: list[tuple[st
                                 f"The LTI 1.1 nonce check failed for consumer key {key}.",
                                 "Usually a reload or double submit; launch again from the course.",
                                 clock_skew=skew, **verified)
-    return _launch(resource.id, key, version, form, skew)
+    return _launch(resource.id, key, version, form, skew, credential_scope(key, secret))
 
 
 def _text(form: Mapping[str, str], name: str) -> str | None:
@@ -272,8 +287,10 @@ def _text(form: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _launch(resource_id: int, key: str, version: str, form: Mapping[str, str], skew: int) -> LaunchData:
-    """The verified launch in the shape the LTI 1.3 launch uses, so both share provisioning and enrolment."""
+def _launch(resource_id: int, key: str, version: str, form: Mapping[str, str], skew: int,
+            scope: str) -> LaunchData:
+    """The verified launch in the shape the LTI 1.3 launch uses, so both share provisioning and enrolment.
+    `scope`: the identity scope of the key and secret that verified it."""
     context_id = _text(form, "context_id")
     return LaunchData(
         launch_id=secrets.token_urlsafe(24), registration_id=None, deployment_pk=None,
@@ -286,7 +303,7 @@ def _launch(resource_id: int, key: str, version: str, form: Mapping[str, str], s
         context={"id": context_id, "title": form.get("context_title", ""), "label": form.get("context_label", ""),
                  "types": []} if context_id else None,
         resource_link={"id": form["resource_link_id"], "title": form.get("resource_link_title", "")},
-        return_url=_text(form, "launch_presentation_return_url"), resource_id=resource_id,
+        return_url=_text(form, "launch_presentation_return_url"), resource_id=resource_id, identity_scope=scope,
         legacy={"consumer_key": key, "lti_version": version,
                 "outcome_url": _text(form, "lis_outcome_service_url"),
                 "result_sourcedid": _text(form, "lis_result_sourcedid"),

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, SIGNATURE_TYPE_BODY, Client
 
-from app.lti import outbound
+from app.lti import outbound, public_address
+from app.lti.legacy.tool_proxy import services_offered
 
 READ_MESSAGE_TYPE = "basic-lis-readmembershipsforcontext"
 MEMBERSHIPS_TYPE = "application/vnd.ims.lis.v2.membershipcontainer+json"
@@ -37,7 +38,7 @@ def _local(tag: str) -> str:
 
 def _send(method: str, url: str, **kwargs: Any) -> outbound.Response:
     try:
-        response = outbound.request(method, url, **kwargs)
+        response = outbound.request(method, url, public_only=public_address.required(), **kwargs)
     except outbound.OutboundError as error:
         raise MembershipError(error.reason) from None
     if not response.ok:
@@ -82,20 +83,28 @@ def read_lti11_members(url: str, memberships_id: str, consumer_key: str, secret:
     return parse_lti11_members(_send("POST", url, data=body, headers=dict(headers)).content)
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _lti2_page(body: Any) -> tuple[list[dict[str, Any]], str | None]:
     if not isinstance(body, dict):
         raise MembershipError("the memberships response was not a membership container")
-    subject = (body.get("pageOf") or {}).get("membershipSubject") or {}
+    page = body.get("pageOf")
+    subject = page.get("membershipSubject") if isinstance(page, dict) else None
+    listed = subject.get("membership") if isinstance(subject, dict) else None
     members = []
-    for membership in subject.get("membership") or []:
+    for membership in listed if isinstance(listed, list) else []:
         member = membership.get("member") if isinstance(membership, dict) else None
         if not isinstance(member, dict) or not member.get("userId"):
             continue
         status = str(membership.get("status") or "Active").rsplit("#", 1)[-1].rsplit("/", 1)[-1]
         roles = membership.get("role") or []
-        members.append({"user_id": str(member["userId"]), "roles": [roles] if isinstance(roles, str) else list(roles),
-                        "given_name": member.get("givenName"), "family_name": member.get("familyName"),
-                        "name": member.get("name"), "email": member.get("email"), "status": status})
+        roles = [roles] if isinstance(roles, str) else [role for role in roles if isinstance(role, str)] \
+            if isinstance(roles, list) else []
+        members.append({"user_id": str(member["userId"]), "roles": roles,
+                        "given_name": _text(member.get("givenName")), "family_name": _text(member.get("familyName")),
+                        "name": _text(member.get("name")), "email": _text(member.get("email")), "status": status})
     next_page = body.get("nextPage")
     return members, next_page if isinstance(next_page, str) and next_page else None
 
@@ -119,8 +128,8 @@ def read_lti2_members(url: str, consumer_key: str, secret: str) -> Iterator[list
 
 def lti2_memberships_url(profile: dict[str, Any] | None, context_id: str) -> str | None:
     """The profile's tcp:ToolProxyBindingMemberships template, filled for a CourseSection context."""
-    for service in (profile or {}).get("service_offered") or []:
-        if isinstance(service, dict) and str(service.get("@id", "")).endswith("ToolProxyBindingMemberships"):
+    for service in services_offered(profile):
+        if str(service.get("@id", "")).endswith("ToolProxyBindingMemberships"):
             endpoint = str(service.get("endpoint") or "")
             return endpoint.replace("{context_type}", "CourseSection").replace("{context_id}", context_id) or None
     return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from app.extensions import db
+from app.lti.identity import credential_scope
 from app.models import Lti11Consumer, PublishedResource
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/lti1p1"
@@ -34,6 +35,7 @@ class MigrationClaimError(Exception):
 class MigrationClaim:
     consumer_key: str
     user_id: str | None
+    scope: str  # the identity scope of the key and the secret that signed the claim
 
 
 def base_string(consumer_key: str, deployment_id: str, issuer: str, client_id: str, exp: Any, nonce: str) -> str:
@@ -80,7 +82,9 @@ def verify_claim(claims: Mapping[str, Any], client_id: str) -> MigrationClaim | 
         raise MigrationClaimError(MSG_MISSING_SIGN)
     base = base_string(consumer_key, str(claims.get("https://purl.imsglobal.org/spec/lti/claim/deployment_id", "")),
                        str(claims.get("iss", "")), client_id, claims.get("exp", ""), str(claims.get("nonce", "")))
-    if not any([sign_matches(sign, secret, base) for secret in candidate_secrets(consumer_key)]):
+    matching = [secret for secret in candidate_secrets(consumer_key) if sign_matches(sign, secret, base)]
+    if not matching:
         raise MigrationClaimError(MSG_INVALID_SIGN)
     user_id = claim.get("user_id")
-    return MigrationClaim(consumer_key=consumer_key, user_id=str(user_id) if user_id else None)
+    return MigrationClaim(consumer_key=consumer_key, user_id=str(user_id) if user_id else None,
+                          scope=credential_scope(consumer_key, matching[0]))

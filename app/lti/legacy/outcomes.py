@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
-from app.lti import outbound
+from app.lti import outbound, public_address
 
 CONTENT_TYPE = "application/xml"
 POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
@@ -81,7 +81,8 @@ def send_replace_result(url: str, consumer_key: str, secret: str, sourcedid: str
     body = replace_result_xml(sourcedid, score_text)
     headers = signed_headers(url, body, consumer_key, secret, CONTENT_TYPE)
     try:
-        response = outbound.post(url, data=body.encode("utf-8"), headers=headers)
+        response = outbound.post(url, data=body.encode("utf-8"), headers=headers,
+                                 public_only=public_address.required())
     except outbound.OutboundError as error:
         return OutcomeResult(False, True, None, None, error.reason, "")
     excerpt = response.text[:EXCERPT]

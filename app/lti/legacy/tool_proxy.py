@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
-from app.lti import outbound
+from app.lti import outbound, public_address
 
 REGISTRATION_MESSAGE_TYPE = "ToolProxyRegistrationRequest"
 LTI2 = "LTI-2p0"
@@ -32,6 +32,10 @@ MSG_PROFILE_JSON = "Invalid JSON in tool consumer profile."
 MSG_CAPABILITY = "Required capability not offered - basic-lti-launch-request"
 MSG_SERVICES = "Required service(s) not offered - {formats}"
 MSG_PROXY = "Could not establish proxy with consumer."
+# What the requester is told of any failure once its request was accepted: the same words whatever happened, so
+# the answer reveals nothing about what the profile URL reached (the launch log keeps the reason).
+MSG_REGISTRATION_FAILED = ("Could not register with the tool consumer. The tool's administrator can find the "
+                           "reason in the launch log.")
 
 
 MSG_INVALID_REQUEST = "Invalid request"
@@ -118,9 +122,20 @@ class Registered:
 
 
 def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else [item for item in value if isinstance(item, str)]
+    """A string or a list of strings as a list; anything else (a consumer's mistake) as nothing."""
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def services_offered(profile: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The profile's `service_offered` entries that are objects."""
+    offered = _mapping(profile).get("service_offered")
+    return [service for service in offered if isinstance(service, Mapping)] if isinstance(offered, list) else []
 
 
 def _text(value: Any) -> str:
@@ -132,7 +147,8 @@ def _text(value: Any) -> str:
 
 def fetch_profile(url: str) -> dict[str, Any]:
     try:
-        response = outbound.get(url, headers={"Accept": PROFILE_TYPE})
+        response = outbound.get(url, headers={"Accept": PROFILE_TYPE},
+                                public_only=public_address.required())
     except outbound.OutboundError as error:
         raise RegistrationError(MSG_PROFILE_UNREACHABLE, error.reason) from None
     if not response.ok:
@@ -147,9 +163,7 @@ def fetch_profile(url: str) -> dict[str, Any]:
 
 
 def _find_service(profile: Mapping[str, Any], media_type: str, action: str) -> Service | None:
-    for service in profile.get("service_offered") or []:
-        if not isinstance(service, Mapping):
-            continue
+    for service in services_offered(profile):
         if media_type in _as_list(service.get("format")) and action in _as_list(service.get("action")):
             return Service(id=str(service.get("@id") or ""), endpoint=str(service.get("endpoint") or ""))
     return None
@@ -222,7 +236,8 @@ def post_tool_proxy(endpoint: str, tool_proxy: Mapping[str, Any], reg_key: str, 
     _uri, headers, _body = client.sign(endpoint, http_method="POST", body=body,
                                        headers={"Content-Type": TOOL_PROXY_TYPE})
     try:
-        response = outbound.post(endpoint, data=body.encode("utf-8"), headers=dict(headers))
+        response = outbound.post(endpoint, data=body.encode("utf-8"), headers=dict(headers),
+                                 public_only=public_address.required())
     except outbound.OutboundError as error:
         raise RegistrationError(MSG_PROXY, error.reason) from None
     if response.status_code != 201:
@@ -238,11 +253,11 @@ def post_tool_proxy(endpoint: str, tool_proxy: Mapping[str, Any], reg_key: str, 
 
 def _consumer_details(profile: Mapping[str, Any]) -> tuple[str, str, str]:
     """Name (service owner, else product name), version "{family code}-{version}" and GUID of the consumer."""
-    instance = profile.get("product_instance") or {}
-    info = instance.get("product_info") or {}
-    owner = instance.get("service_owner") or {}
+    instance = _mapping(profile.get("product_instance"))
+    info = _mapping(instance.get("product_info"))
+    owner = _mapping(instance.get("service_owner"))
     name = _text(owner.get("service_owner_name")) or _text(info.get("product_name"))
-    family = (info.get("product_family") or {}).get("code") or ""
+    family = str(_mapping(info.get("product_family")).get("code") or "")
     version = f"{family}-{info.get('product_version') or ''}" if family or info.get("product_version") else ""
     return name, version, str(instance.get("guid") or profile.get("guid") or "")
 

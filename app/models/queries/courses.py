@@ -7,7 +7,15 @@ from app.models.driver_sql import DriverStatement, columns_of
 
 COURSE = DriverStatement(f"SELECT {columns_of(Course)} FROM course WHERE id = :id")
 ACTIVITY = DriverStatement(f"SELECT {columns_of(Activity)} FROM activity WHERE id = :id")
-ROLES = DriverStatement("SELECT activity_id, role FROM role_assignment WHERE user_id = :user AND course_id = :course")
+# A role counts only while its enrolment lasts: an enrolment that ended (its duration elapsed) or came through a
+# resource outside its enrolment dates ("users can access from this date onward / until this date only") gives
+# nothing, on every request and not just at launch.
+ROLES = DriverStatement(
+    "SELECT r.activity_id, r.role FROM role_assignment r JOIN enrolment e ON e.id = r.enrolment_id "
+    "LEFT JOIN published_resource p ON p.id = e.published_resource_id "
+    "WHERE r.user_id = :user AND r.course_id = :course AND (e.time_end IS NULL OR e.time_end > :now) "
+    "AND (p.enrol_end IS NULL OR p.enrol_end > :now) AND (p.enrol_start IS NULL OR p.enrol_start <= :now)",
+    times=("now",))
 COMPLETED = DriverStatement("SELECT 1 FROM activity_completion WHERE activity_id = :activity AND user_id = :user")
 COMPLETE = DriverStatement(
     "INSERT INTO activity_completion (activity_id, user_id, completed_at, created_at, updated_at) "

@@ -17,12 +17,21 @@ RESOURCE = DriverStatement(
     "(target = 'activity' AND activity_id IS NULL) AS activity_deleted "
     "FROM published_resource WHERE uuid = :uuid AND lti_version = :version",
     result_times=("enrol_start", "enrol_end"))
+# Canvas's course navigation can send only a resource link launch, without custom parameters: it opens the course
+# already linked in the same platform course (at most two are read: the caller needs to know if there is one).
+LINKED_COURSES = DriverStatement(
+    "SELECT DISTINCT p.uuid FROM resource_link l JOIN lti_context c ON c.id = l.lti_context_id "
+    "JOIN published_resource p ON p.id = l.published_resource_id "
+    "WHERE l.deployment_id = :deployment AND c.deployment_id = :deployment AND c.context_id = :context "
+    "AND p.target = :course AND p.lti_version = :version LIMIT 2")
 AVAILABLE_TO = DriverStatement("SELECT 1 FROM published_resource_registration "
                                "WHERE published_resource_id = :resource AND registration_id = :registration")
 
-# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key on the deployment.
+# A proven lti1p1 migration claim also stores its LTI 1.1 consumer key, and the identity scope of the key and
+# secret that proved it, on the deployment.
 DEPLOYMENT_SEEN = DriverStatement("UPDATE deployment SET last_seen_at = :now, updated_at = :now, "
-                                  "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key) WHERE id = :id",
+                                  "legacy_consumer_key = COALESCE(:legacy_key, legacy_consumer_key), "
+                                  "legacy_scope = COALESCE(:legacy_scope, legacy_scope) WHERE id = :id",
                                   times=("now",))
 REGISTRATION_SEEN = DriverStatement("UPDATE platform_registration SET last_launch_at = :now, updated_at = :now "
                                     "WHERE id = :id", times=("now",))

@@ -16,10 +16,10 @@ MARK_SENT = DriverStatement(
 
 BOUND_ACCOUNTS = DriverStatement(
     'SELECT i.subject, u.id, u.username, u.auth_method, u.first_name, u.last_name, u.email FROM lti_identity i '
-    'JOIN "user" u ON u.id = i.user_id WHERE i.issuer = :issuer AND i.subject IN :subjects',
+    'JOIN "user" u ON u.id = i.user_id WHERE i.scope = :scope AND i.subject IN :subjects',
     expanding=("subjects",))
 BOUND_IDS = DriverStatement(
-    "SELECT subject, user_id FROM lti_identity WHERE issuer = :issuer AND subject IN :subjects",
+    "SELECT subject, user_id FROM lti_identity WHERE scope = :scope AND subject IN :subjects",
     expanding=("subjects",))
 TAKEN_USERNAMES = DriverStatement('SELECT username FROM "user" WHERE username IN :names', expanding=("names",))
 LTI_USERS = DriverStatement(

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import Select, func, or_
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
@@ -166,6 +166,8 @@ def update_user(user: User, *, acting_user: User | None, username: str, email: s
     errors.update(profile_errors)
     if errors:
         raise ValidationErrors(errors)
+    if new_password or (suspended and not user.suspended):
+        user.end_sessions()
     user.username, user.email, user.first_name, user.last_name = username, email, first_name, last_name
     user.is_site_admin, user.suspended = is_site_admin, suspended
     for name, value in profile_values.items():
@@ -181,6 +183,8 @@ def set_suspended(user: User, suspended: bool, *, acting_user: User | None = Non
     errors = _self_change_errors(user, acting_user, is_site_admin=user.is_site_admin, suspended=suspended)
     if errors:
         raise ServiceError(MSG_SELF, field="suspended")
+    if suspended and not user.suspended:
+        user.end_sessions()
     user.suspended = suspended
     db.session.flush()
     return user
@@ -202,8 +206,15 @@ def reset_password(user: User, password: str) -> User:
     if len(password or "") < 8:
         raise ServiceError(MSG_PASSWORD, field="password")
     user.set_password(password)
+    user.end_sessions()
     db.session.flush()
     return user
+
+
+def log_out(user: User) -> None:
+    """Logging out ends every session of the account, so a session cookie copied before stops working too."""
+    user.end_sessions()
+    db.session.flush()
 
 
 def get_identity(user: User, identity_id: int) -> LtiIdentity:
@@ -215,28 +226,44 @@ def get_identity(user: User, identity_id: int) -> LtiIdentity:
 
 
 def unlink_identity(user: User, identity_id: int) -> LtiIdentity:
-    """Forget one LMS identity of this account; that person's next launch is a first launch again."""
+    """Forget one LMS identity of this account; that person's next launch is a first launch again, and the
+    sessions its launches opened end."""
     identity = get_identity(user, identity_id)
     user.identities.remove(identity)  # delete-orphan removes the row and keeps the loaded list right
+    user.end_sessions()
     db.session.flush()
     return identity
 
 
-def _throttle_minutes_left(username: str, ip: str) -> int:
+_attempts = LoginAttempt.__table__
+
+
+def _record_and_throttle(username: str, ip: str) -> tuple[int, int]:
+    """(the attempt's id, minutes until it may be checked; 0: now).
+
+    The attempt is recorded as a failure before anything is checked, committed at once in its own transaction,
+    and only then are failures counted, every other one included, even attempts still being checked: of any
+    number of simultaneous attempts, the one counting last sees all the others, so no more than the limit are
+    ever checked (simultaneous ones may be refused a little early, never late). A refused attempt checked
+    nothing and is removed. Each step holds one connection, briefly, never the request's session."""
+    with db.engine.begin() as connection:
+        attempt_id = connection.execute(insert(_attempts).values(
+            username=username[:100], ip=ip[:64], succeeded=False, at=utcnow()).returning(_attempts.c.id)).scalar_one()
     config = current_app.config
     window = timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
-    since = utcnow() - window
-    for column, value, limit in ((LoginAttempt.username, username, config["LOGIN_THROTTLE_USER"]),
-                                 (LoginAttempt.ip, ip, config["LOGIN_THROTTLE_IP"])):
-        failures = db.session.execute(
-            db.select(LoginAttempt.at).where(column == value, LoginAttempt.succeeded.is_(False),
-                                             LoginAttempt.at > since)
-            .order_by(LoginAttempt.at.desc()).limit(limit)).scalars().all()
-        if len(failures) >= limit:
-            # Locked until the oldest of the last `limit` failures leaves the window.
-            remaining = (failures[-1] + window - utcnow()).total_seconds()
-            return max(1, math.ceil(remaining / 60))
-    return 0
+    with db.engine.begin() as connection:
+        for column, value, limit in ((_attempts.c.username, username, config["LOGIN_THROTTLE_USER"]),
+                                     (_attempts.c.ip, ip, config["LOGIN_THROTTLE_IP"])):
+            failures = connection.execute(
+                select(_attempts.c.at).where(column == value, _attempts.c.succeeded.is_(False),
+                                             _attempts.c.at > utcnow() - window, _attempts.c.id != attempt_id)
+                .order_by(_attempts.c.at.desc()).limit(limit)).scalars().all()
+            if len(failures) >= limit:
+                connection.execute(delete(_attempts).where(_attempts.c.id == attempt_id))
+                # Locked until the oldest of the last `limit` failures leaves the window.
+                remaining = (failures[-1] + window - utcnow()).total_seconds()
+                return attempt_id, max(1, math.ceil(remaining / 60))
+    return attempt_id, 0
 
 
 @lru_cache(maxsize=4)
@@ -247,21 +274,20 @@ def _dummy_hash(method: str) -> str:
 def authenticate(username: str, password: str, ip: str) -> User:
     """Check a password login. Every failure says the same thing so usernames can't be discovered.
 
-    The attempt is recorded (and flushed) before raising: the caller must commit even on failure so the
-    throttle counts it.
+    The attempt is recorded as a failure (committed on its own) before the throttle is checked, which makes the
+    check and the record one step; a correct password turns it into a success, which the caller commits.
     """
     username = (username or "").strip().lower()
-    minutes = _throttle_minutes_left(username, ip)
+    attempt_id, minutes = _record_and_throttle(username, ip)
     if minutes:
         raise LoginThrottled(minutes)
     user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         check_password_hash(_dummy_hash(password_hash_method()), password or "")  # same work as a real check: no timing oracle
     ok = user is not None and not user.suspended and user.check_password(password or "")
-    db.session.add(LoginAttempt(username=username[:100], ip=ip[:64], succeeded=ok))
     if not ok:
-        db.session.flush()
         raise ServiceError(MSG_INVALID_LOGIN)
+    db.session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True))
     user.last_login_at = utcnow()
     db.session.flush()
     return user

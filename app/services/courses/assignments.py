@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from app.extensions import db
 from app.models import Activity, AssignmentSubmission, Grade, User
-from app.models.base import utcnow
+from app.models.base import conflict_insert, utcnow
 from app.services.courses.enrolments import students
 from app.services.courses.gradebook import grade_for
 from app.services.errors import ServiceError, ValidationErrors
@@ -32,14 +32,15 @@ def save_submission(activity: Activity, user: User, text_html: str) -> Assignmen
     clean = sanitise(text_html)
     if not clean:
         raise ValidationErrors({"text": MSG_REQUIRED})
-    submission = submission_for(activity, user)
-    if submission is None:
-        submission = AssignmentSubmission(activity_id=activity.id, user_id=user.id)
-        db.session.add(submission)
-    submission.text_html = clean
-    submission.submitted_at = utcnow()
-    db.session.flush()
-    return submission
+    now = utcnow()
+    # One statement: a second save arriving at the same moment (a double click) updates the row the first made.
+    insert = conflict_insert(AssignmentSubmission).values(activity_id=activity.id, user_id=user.id, text_html=clean,
+                                                          submitted_at=now, created_at=now, updated_at=now)
+    db.session.execute(insert.on_conflict_do_update(index_elements=["activity_id", "user_id"], set_={
+        "text_html": clean, "submitted_at": now, "updated_at": now}))
+    return db.session.execute(db.select(AssignmentSubmission).where(
+        AssignmentSubmission.activity_id == activity.id, AssignmentSubmission.user_id == user.id)
+        .execution_options(populate_existing=True)).scalar_one()
 
 
 @dataclass

@@ -8,7 +8,7 @@ from app.models import Activity, Course, Enrolment, PublishedResource, RoleAssig
 from app.models.base import utcnow
 from app.models.courses import ROLE_LABELS, ROLE_STUDENT, ROLES
 from app.services.errors import NotFound, ValidationErrors
-from app.services.courses.permissions import can_view_activity
+from app.services.courses.permissions import can_view_activity, lasting
 from app.services.publishing.resources import resource_display_name
 
 MSG_ROLE = "Choose Teacher, Non-editing teacher or Student"
@@ -132,8 +132,8 @@ class MyCourse:
 def my_courses(user: User) -> tuple[list[MyCourse], list[Activity]]:
     """The dashboard: courses where the user holds a course-level role they may open, by name, and the
     activities reached only through an activity-level role."""
-    assignments = list(db.session.execute(db.select(RoleAssignment).where(RoleAssignment.user_id == user.id))
-                       .scalars())
+    assignments = list(db.session.execute(lasting(
+        db.select(RoleAssignment).where(RoleAssignment.user_id == user.id), utcnow())).scalars())
     best: dict[int, str] = {}
     activity_ids: set[int] = set()
     for assignment in assignments:

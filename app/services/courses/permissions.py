@@ -1,13 +1,15 @@
 """Who may do what in a course. Site admins may do everything; views turn False into 403."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Select, event, or_
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.extensions import db
-from app.models import Activity, Course, User
+from app.models import Activity, Course, Enrolment, PublishedResource, RoleAssignment, User
+from app.models.base import utcnow
 from app.models.courses import ROLE_NONEDITING, ROLE_STUDENT, ROLE_TEACHER
 from app.models.queries.courses import ROLES as _ROLES
 
@@ -29,9 +31,19 @@ def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
     cached = db.session.info.get(_CACHE_KEY, {}).get(key)
     if cached is None:
         # Read before the cache is taken: the statement's flush may empty it.
-        cached = _ROLES.all(user=user_id, course=course_id)
+        cached = _ROLES.all(user=user_id, course=course_id, now=utcnow())
         db.session.info.setdefault(_CACHE_KEY, {})[key] = cached
     return cached
+
+
+def lasting(statement: Select, now: datetime) -> Select:
+    """`statement` over role_assignment, keeping the roles whose enrolment lasts at `now` (the rule of `_ROLES`),
+    for the pages that list a user's roles instead of checking one."""
+    return statement.join(Enrolment, Enrolment.id == RoleAssignment.enrolment_id).outerjoin(
+        PublishedResource, PublishedResource.id == Enrolment.published_resource_id).where(
+        or_(Enrolment.time_end.is_(None), Enrolment.time_end > now),
+        or_(PublishedResource.enrol_end.is_(None), PublishedResource.enrol_end > now),
+        or_(PublishedResource.enrol_start.is_(None), PublishedResource.enrol_start <= now))
 
 
 def forget_roles(session: Session | None = None, *_: Any) -> None:

@@ -10,12 +10,13 @@ from typing import Any
 from app.extensions import db
 from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
-from app.lti.legacy.launch import legacy_issuer
 from app.lti.tool_config import checked_in_this_request
 from app.models import Deployment, PlatformRegistration, User
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
-from app.models.queries.launch import AVAILABLE_TO as _AVAILABLE_TO, RESOURCE as _RESOURCE, USABLE as _USABLE
-from app.models.tools import LTI_ADVANTAGE
+from app.models.queries.launch import (
+    AVAILABLE_TO as _AVAILABLE_TO, LINKED_COURSES as _LINKED_COURSES, RESOURCE as _RESOURCE, USABLE as _USABLE,
+)
+from app.models.tools import LTI_ADVANTAGE, TARGET_COURSE
 from app.services.launch import log as launch_log
 from app.services.launch import provisioning
 from app.services.launch import records as launch_records
@@ -47,14 +48,26 @@ def usable_registration(launch: LaunchData) -> tuple[PlatformRegistration, Deplo
     return registration, deployment
 
 
+def _requested_id(launch: LaunchData) -> str:
+    """The custom `id`; without one, the only Courseport course linked in the launch's context."""
+    if launch.custom_id:
+        return launch.custom_id
+    if launch.context is None:
+        raise launch_error("missing_custom_id")
+    linked = _LINKED_COURSES.rows(deployment=launch.deployment_pk, context=launch.context["id"],
+                                  course=TARGET_COURSE, version=LTI_ADVANTAGE)
+    if len(linked) != 1:
+        raise launch_error("course_not_linked" if not linked else "course_link_ambiguous",
+                           context_id=launch.context["id"], deployment_id=launch.deployment_id)
+    return linked[0][0]
+
+
 def resolve_resource(launch: LaunchData, registration: Any) -> Any:
-    """The custom `id` must name an enabled LTI Advantage resource, with its activity, available to
-    this registration. The log says which condition failed; the user sees one message.
+    """The custom `id` (or the context's one linked course) must name an enabled LTI Advantage resource, with its
+    activity, available to this registration. The log says which condition failed; the user sees one message.
 
     Returns a row with the published_resource columns a launch reads (the same names as the model's)."""
-    custom_id = launch.custom_id
-    if not custom_id:
-        raise launch_error("missing_custom_id")
+    custom_id = _requested_id(launch)
     try:
         key = str(uuid_module.UUID(custom_id))
     except ValueError:
@@ -111,16 +124,16 @@ def check_usable(launch: LaunchData) -> Any:
 
 def migrated_account(launch: LaunchData) -> User | None:
     """An unbound LTI 1.3 identity in mode 1, on a platform that proved its LTI 1.1 consumer key (a
-    valid lti1p1 claim), joins the account its LTI 1.1 identity (`urn:lti11:{key}`, claim user_id ?? sub)
-    already has, instead of getting a new one. None when there is no such account."""
-    if not launch.lti1p1:
+    valid lti1p1 claim), joins the account its LTI 1.1 identity (claim user_id ?? sub) already has within the
+    key and secret that signed the claim, instead of getting a new one. None when there is no such account."""
+    if not launch.lti1p1 or not launch.lti1p1.get("scope"):
         return None
     legacy_subject = launch.lti1p1.get("user_id") or launch.subject
-    user = provisioning.bound_user(legacy_issuer(launch.lti1p1["oauth_consumer_key"]), legacy_subject)
+    user = provisioning.bound_user(launch.lti1p1["scope"], legacy_subject)
     if user is None:
         return None
     provisioning.ensure_can_launch(user)
-    return provisioning.bind_found_account(user, launch.issuer, launch.subject, launch.registration_id)
+    return provisioning.bind_found_account(user, launch)
 
 
 def record_refusal(kind: str, error: LtiError, attempt: launch_log.Attempt, settings: dict[str, Any],

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from app.extensions import db
-from app.lti.errors import LtiError
+from app.limits import clip, db_int
+from app.lti.errors import TEXT_LIMIT, LtiError
 from app.lti.launch_data import LaunchData
 from app.lti.legacy.tool_proxy import REGISTRATION_MESSAGE_TYPE
 from app.lti.login import LoginStart
@@ -37,6 +38,7 @@ MSG_LIMIT = "The limit must be a positive whole number."
 COOKIE_LABELS = {"cookie": "cookie", "partitioned": "partitioned cookie", "storage": "platform storage",
                  "none": "new window", "new_window": "new window"}
 
+MAX_SKEW = 2 ** 31 - 1
 _LIMITS = {"issuer": 1024, "client_id": 1333, "deployment_id": 255, "subject": 255, "resource_link_id": 255,
            "message_type": 60, "cookie_method": 30, "user_agent": 512, "ip": 64, "consumer_key": 255}
 
@@ -60,15 +62,19 @@ def record(kind: str, outcome: str, attempt: Attempt, *, error: LtiError | None 
            registration: Any = None, user_id: int | None = None, resource_id: int | None = None,
            **fields: Any) -> LoggedAttempt:
     """Add a row. `fields` are LaunchLog columns (issuer, client_id, deployment_id, subject, resource_link_id,
-    message_type, cookie_method, clock_skew, consumer_key); long values are cut to the column size.
+    message_type, cookie_method, clock_skew, consumer_key); long values are cut to the column size, marked.
     `registration` is a PlatformRegistration or a row with id, issuer and client_id."""
     values: dict[str, Any] = dict.fromkeys(_COLUMNS)
-    values.update({name: (str(value)[:_LIMITS[name]] if name in _LIMITS and value is not None else value)
+    values.update({name: (clip(str(value), _LIMITS[name]) if name in _LIMITS and value is not None else value)
                    for name, value in fields.items()})
+    if values["clock_skew"] is not None:  # seconds; an absurd one from a forged timestamp still fits the column
+        values["clock_skew"] = max(-MAX_SKEW, min(MAX_SKEW, int(values["clock_skew"])))
     values.update(kind=kind, outcome=outcome, user_id=user_id, published_resource_id=resource_id,
-                  user_agent=(attempt.user_agent or "")[:512] or None, ip=(attempt.ip or "")[:64] or None)
+                  user_agent=clip(attempt.user_agent or None, _LIMITS["user_agent"]),
+                  ip=clip(attempt.ip or None, _LIMITS["ip"]))
     if error is not None:
-        values.update(check_code=error.check_code, cause=error.cause, fix=error.fix)
+        values.update(check_code=clip(error.check_code, 60), cause=clip(error.cause, TEXT_LIMIT),
+                      fix=clip(error.fix, TEXT_LIMIT))
     if registration is not None:
         values.update(registration_id=registration.id, issuer=values["issuer"] or registration.issuer,
                       client_id=values["client_id"] or registration.client_id)
@@ -158,7 +164,9 @@ def dynamic_registration(attempt: Attempt, registration_id: int | None, *, failu
         record(KIND_DYNAMIC_REGISTRATION, SUCCESS, attempt, registration=registration,
                deployment_id=deployment.deployment_id if deployment else None)
         return
-    error = LtiError(failure.message, failure.status, check_code="dynamic_registration", cause=failure.message,
+    answer = getattr(failure, "platform_response", None)
+    cause = f"{failure.message} The platform answered: {answer[:500]}" if answer else failure.message
+    error = LtiError(failure.message, failure.status, check_code="dynamic_registration", cause=cause,
                      fix=DYNAMIC_REGISTRATION_FIX)
     record(KIND_DYNAMIC_REGISTRATION, FAILED, attempt, error=error, registration=registration)
 
@@ -242,7 +250,7 @@ def registration_choices() -> list[PlatformRegistration]:
 def parse_limit(value: Any) -> int:
     """How many attempts to list (the CLI's --limit): a whole number of at least 1."""
     try:
-        limit = int(str(value).strip())
+        limit = db_int(value)
     except ValueError:
         raise ValidationErrors({"limit": MSG_LIMIT}) from None
     if limit < 1:

@@ -77,7 +77,7 @@ def land(launch: LaunchData, arrival: Arrival, settings: dict[str, Any]) -> Land
     Welcome page; then enrol with the mapped role and record. A refusal's details name the resource."""
     resource = arrival.resource
     try:
-        user = provisioning.bound_user(launch.issuer, launch.subject)
+        user = provisioning.launch_user(launch)
         if user is not None:
             provisioning.ensure_can_launch(user)
         current = enrolment.check_limits(resource, user.id if user else None)

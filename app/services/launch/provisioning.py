@@ -48,10 +48,22 @@ def mode_for(resource: PublishedResource, instructor: bool) -> int:
     return resource.provisioning_mode_instructor if instructor else resource.provisioning_mode_learner
 
 
-def bound_user(issuer: str, subject: str) -> User | None:
+def bound_user(scope: str, subject: str) -> User | None:
+    """The account bound to `subject` within the credential scope that proved it (app/lti/identity.py)."""
     # One statement: most launches are by users who launched before, and they need the account loaded.
-    found = _BOUND_USER.instances(User, issuer=issuer, subject=subject)
+    found = _BOUND_USER.instances(User, scope=scope, subject=subject)
     return found[0] if found else None
+
+
+def scope_of(launch: LaunchData) -> str:
+    """The launch's identity scope. A launch stored before scopes existed has none: it must be launched again."""
+    if not launch.identity_scope:
+        raise launch_error("bad_launch")
+    return launch.identity_scope
+
+
+def launch_user(launch: LaunchData) -> User | None:
+    return bound_user(scope_of(launch), launch.subject)
 
 
 def ensure_can_launch(user: User) -> None:
@@ -93,29 +105,30 @@ def update_profile(user: User, profile: Profile) -> None:
             setattr(user, name, getattr(profile, name))
 
 
-def _bind(user_id: int, issuer: str, subject: str, registration_id: int | None) -> bool:
+def _bind(user_id: int, scope: str, issuer: str, subject: str, registration_id: int | None) -> bool:
     """Bind the identity; False when another request bound it first (the caller then uses that binding)."""
-    return _BIND.execute(user=user_id, issuer=issuer, subject=subject, registration=registration_id,
+    return _BIND.execute(user=user_id, scope=scope, issuer=issuer, subject=subject, registration=registration_id,
                          now=utcnow()) == 1
 
 
-def bind_found_account(user: User, issuer: str, subject: str, registration_id: int | None) -> User:
-    """Bind the identity to an account found for it (the LTI 1.1 account of a migrated platform);
+def bind_found_account(user: User, launch: LaunchData) -> User:
+    """Bind the launch's identity to an account found for it (the LTI 1.1 account of a migrated platform);
     if a simultaneous launch bound it first, that binding wins."""
-    if _bind(user.id, issuer, subject, registration_id):
+    scope = scope_of(launch)
+    if _bind(user.id, scope, launch.issuer, launch.subject, launch.registration_id):
         return user
-    winner = bound_user(issuer, subject)
+    winner = bound_user(scope, launch.subject)
     assert winner is not None  # the binding that beat ours
     return winner
 
 
-def create_account(*, issuer: str, subject: str, username: str, profile: Profile, resource: PublishedResource,
-                   registration_id: int | None, allowed: bool) -> User:
+def create_account(*, scope: str, issuer: str, subject: str, username: str, profile: Profile,
+                   resource: PublishedResource, registration_id: int | None, allowed: bool) -> User:
     """Create an `lti` account with the resource's user defaults and bind the identity, in the caller's
     transaction. An identity that is already bound keeps its account, and two first launches of one identity at
     once create one account: whoever loses an insert race (username or identity) uses the winner's binding."""
     if not allowed:
-        existing = bound_user(issuer, subject)
+        existing = bound_user(scope, subject)
         if existing is not None:
             return existing
         raise launch_error("account_creation_prohibited", subject=subject)
@@ -126,17 +139,17 @@ def create_account(*, issuer: str, subject: str, username: str, profile: Profile
                                       last_name=profile.last_name, no=False, lti=AUTH_LTI, now=utcnow(), **defaults)
         if created:
             break
-        winner = bound_user(issuer, subject)
+        winner = bound_user(scope, subject)
         if winner is not None:
             return winner
         # An earlier account with this username lost its identity (an admin unlinked it): it stays as it is.
         suffix += 1
         candidate = f"{username}_{suffix}"
     user = created[0]
-    if not _bind(user.id, issuer, subject, registration_id):
+    if not _bind(user.id, scope, issuer, subject, registration_id):
         db.session.expunge(user)
         _DROP_USER.execute(id=user.id)
-        winner = bound_user(issuer, subject)
+        winner = bound_user(scope, subject)
         assert winner is not None  # the binding that beat ours
         return winner
     return user
@@ -145,7 +158,7 @@ def create_account(*, issuer: str, subject: str, username: str, profile: Profile
 def create_for_launch(launch: LaunchData, registration: Any, resource: PublishedResource, *,
                       allowed: bool) -> User:
     username = lti13_username(launch.issuer, launch.subject)
-    return create_account(issuer=launch.issuer, subject=launch.subject, username=username,
+    return create_account(scope=scope_of(launch), issuer=launch.issuer, subject=launch.subject, username=username,
                           profile=launch_profile(launch, registration, username), resource=resource,
                           registration_id=registration.id, allowed=allowed)
 
@@ -161,8 +174,8 @@ def link_account(user: User, launch: LaunchData, settings: dict[str, Any]) -> No
         raise ServiceError("Invalid login, please try again")
     if user.is_site_admin and not settings["allow_admin_linking"]:
         raise ServiceError(MSG_ADMIN_LINK)
-    if not _bind(user.id, launch.issuer, launch.subject, launch.registration_id):
-        current = bound_user(launch.issuer, launch.subject)
+    if not _bind(user.id, scope_of(launch), launch.issuer, launch.subject, launch.registration_id):
+        current = launch_user(launch)
         if current is None or current.id != user.id:
             raise ServiceError("This LMS account has just been linked to another account. Launch the tool again "
                                "from your course.")

@@ -17,7 +17,7 @@ from app.models.queries.launch import (
     CONTEXT as _CONTEXT, DEPLOYMENT_SEEN as _DEPLOYMENT_SEEN, LEARN_ORIGIN as _LEARN_ORIGIN, LTI_USER as _LTI_USER,
     REGISTRATION_SEEN as _REGISTRATION_SEEN, RESOURCE_LINK as _RESOURCE_LINK, USER_LINK as _USER_LINK,
 )
-from app.services.platforms.framing import origin_of
+from app.services.platforms.framing import learn_origin
 
 # "Last launch" and "last seen" are shown to the minute: under a burst of launches they are not rewritten by every
 # one of them (each rewrite is a write on a row every launch of the platform shares).
@@ -36,13 +36,13 @@ def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_
     now = utcnow()
     legacy_key = launch.lti1p1["oauth_consumer_key"] if launch.lti1p1 else None
     if legacy_key or _stale(getattr(registration, "deployment_seen_at", None), now):
-        _DEPLOYMENT_SEEN.execute(id=launch.deployment_pk, now=now, legacy_key=legacy_key)
+        _DEPLOYMENT_SEEN.execute(id=launch.deployment_pk, now=now, legacy_key=legacy_key,
+                                 legacy_scope=launch.lti1p1["scope"] if launch.lti1p1 else None)
     if _stale(getattr(registration, "last_launch_at", None), now):
         _REGISTRATION_SEEN.execute(id=registration.id, now=now)
-    learned = origin_of(launch.return_url)
-    known = list(registration.frame_origins or [])
-    if learned and learned not in known:
-        _LEARN_ORIGIN.execute(id=registration.id, origins=[*known, learned])
+    learned = learn_origin(registration.frame_origins, launch.return_url)
+    if learned is not None:
+        _LEARN_ORIGIN.execute(id=registration.id, origins=learned)
     context_id = None
     if launch.context is not None:
         context_id = _CONTEXT.scalar(deployment=launch.deployment_pk, context_id=launch.context["id"],

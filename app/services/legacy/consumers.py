@@ -16,7 +16,7 @@ from app.lti.legacy.tool_proxy import Registered, ToolDescription
 from app.models import Lti11Consumer, PublishedResource
 from app.models.base import utcnow
 from app.models.tools import TARGET_COURSE
-from app.services.platforms.framing import origin_of
+from app.services.platforms.framing import learn_origin
 from app.services.publishing.resources import resource_display_name
 
 LTI2 = "LTI-2p0"
@@ -88,9 +88,9 @@ def record_consumer(launch: LaunchData) -> Lti11Consumer:
                                  ("version", legacy.get("consumer_version"), 255)):
         if value and getattr(consumer, column) != value[:limit]:
             setattr(consumer, column, value[:limit])
-    learned = origin_of(launch.return_url)
-    if learned and learned not in (consumer.frame_origins or []):
-        consumer.frame_origins = [*(consumer.frame_origins or []), learned]
+    learned = learn_origin(consumer.frame_origins, launch.return_url)
+    if learned is not None:
+        consumer.frame_origins = learned
     consumer.last_access_at = utcnow()
     db.session.flush()
     return consumer

@@ -65,7 +65,8 @@ class Lti11Arrival:
 
     def create_account(self, *, allowed: bool) -> User:
         username = lti11_username(_legacy(self.launch)["consumer_key"], self.launch.subject)
-        return provisioning.create_account(issuer=self.launch.issuer, subject=self.launch.subject,
+        return provisioning.create_account(scope=provisioning.scope_of(self.launch), issuer=self.launch.issuer,
+                                           subject=self.launch.subject,
                                            username=username, profile=legacy_profile(self.launch, username),
                                            resource=self.resource, registration_id=None, allowed=allowed)
 

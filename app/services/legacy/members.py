@@ -16,6 +16,7 @@ from app.extensions import db
 from app.jobs.queue import FAILED, RETRY, JobOutcome
 from app.lti.legacy import launch as lti11
 from app.lti.errors import LtiError
+from app.lti.identity import credential_scope
 from app.lti.legacy.memberships import (
     MembershipError, lti2_memberships_url, read_lti11_members, read_lti2_members,
 )
@@ -127,6 +128,8 @@ class LegacyMemberSync(MemberSync):
     def _apply(self, roster: Roster, members: list[dict[str, Any]]) -> None:
         settings = self.settings
         issuer = lti11.legacy_issuer(roster.consumer_key)
+        # The roster speaks for the users of the key and secret it was fetched with, like a launch signed with them.
+        scope = credential_scope(roster.consumer_key, roster.secret)
         seen: set[str] = set()
         for member in members:
             if str(member.get("status") or "Active").lower() in ABSENT:
@@ -136,7 +139,7 @@ class LegacyMemberSync(MemberSync):
             self.processed += 1
             roles = [str(role) for role in member.get("roles") or []]
             instructor = provisioning.is_instructor(roles) or provisioning.is_instructor_lti11(",".join(roles))
-            user = provisioning.bound_user(issuer, subject)
+            user = provisioning.bound_user(scope, subject)
             username = legacy_launch.lti11_username(roster.consumer_key, subject)
             if user is not None:
                 if user.auth_method != AUTH_LTI:
@@ -153,7 +156,7 @@ class LegacyMemberSync(MemberSync):
                 continue
             else:
                 user = provisioning.create_account(
-                    issuer=issuer, subject=subject, username=username,
+                    scope=scope, issuer=issuer, subject=subject, username=username,
                     profile=self._profile(roster, member, username), resource=self.resource, registration_id=None,
                     allowed=True)
                 self.created += 1

@@ -98,7 +98,7 @@ def check_signing_keys() -> Finding:
     missing = [state for state in (keys.CURRENT, keys.NEXT) if state not in states]
     if missing:
         return Finding("signing_keys", False, f"No {' or '.join(missing)} signing key: launches and grade sync "
-                       "cannot sign anything yet.", "Run `flask --app wsgi lti keys list` once (it creates them).")
+                       "cannot sign anything yet.", "Run `flask --app wsgi lti keys ensure` (it creates them).")
     return Finding("signing_keys", True, "A Current and a Next signing key are present.")
 
 

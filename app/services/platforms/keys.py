@@ -38,7 +38,7 @@ def grace_days() -> int:
 
 
 def list_keys() -> list[KeyRow]:
-    """Every key, Next first; creates the Current and Next keys on first use."""
+    """Every key, Next first."""
     published = {key.kid for key in keys.published_keys()}
     rows = db.session.execute(db.select(ToolKey)).scalars()
     ordered = sorted(rows, key=lambda key: (_STATE_ORDER[key.state], -key.id))
@@ -46,9 +46,9 @@ def list_keys() -> list[KeyRow]:
             for key in ordered]
 
 
-def ensure_keys() -> ToolKey:
-    """The Current key, creating the Current and Next keys on first use."""
-    return keys.ensure_keys()
+def ensure_keys() -> None:
+    """Create the Current and Next keys where missing; idempotent, and safe from several processes at once."""
+    keys.ensure_keys()
 
 
 def rotate_keys() -> ToolKey:

@@ -6,6 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from app.extensions import db
 from app.models import SiteSetting
+from app.models.base import conflict_insert, utcnow
 from app.models.queries.settings import STORED as _STORED
 from app.services.errors import ValidationErrors
 from app.services.accounts.profile import clean_profile
@@ -47,16 +48,15 @@ def _load(prefix: str) -> dict[str, Any]:
 
 def _save(prefix: str, values: dict[str, Any]) -> None:
     defaults = _PREFIX[prefix]
+    now = utcnow()
     for name, value in values.items():
         if name not in defaults:
             raise KeyError(name)
-        key = f"{prefix}.{name}"
-        row = db.session.execute(db.select(SiteSetting).where(SiteSetting.key == key)).scalar_one_or_none()
-        if row is None:
-            db.session.add(SiteSetting(key=key, value=value))
-        else:
-            row.value = value
-    db.session.flush()
+        # One statement: two admins saving at once both succeed, the later value stays.
+        insert = conflict_insert(SiteSetting).values(key=f"{prefix}.{name}", value=value, created_at=now,
+                                                     updated_at=now)
+        db.session.execute(insert.on_conflict_do_update(index_elements=["key"], set_={
+            "value": insert.excluded.value, "updated_at": now}))
 
 
 def lti_settings() -> dict[str, Any]:

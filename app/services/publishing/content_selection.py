@@ -14,6 +14,7 @@ from typing import Iterable
 from sqlalchemy import case, or_, select
 
 from app.extensions import db
+from app.limits import is_db_int
 from app.lti.legacy.cartridge import plain_text
 from app.lti.deep_linking import ContentItem
 from app.models import Activity, Course, PlatformRegistration, PublishedResource, RoleAssignment, User
@@ -100,7 +101,7 @@ def _description(resource: PublishedResource) -> str:
 
 
 def _ids(values: Iterable[str]) -> set[int]:
-    return {int(value) for value in values if str(value).strip().isdigit()}
+    return {int(value) for value in values if is_db_int(value)}
 
 
 def selected_items(user: User, registration: PlatformRegistration, *, course_ids: Iterable[str],

@@ -10,6 +10,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from app.extensions import db
+from app.limits import is_db_int
 from app.models import Activity, Course, PlatformRegistration, PublishedResource
 from app.models.courses import ROLES
 from app.models.tools import LTI_ADVANTAGE, MEMBER_SYNC_ENROL_UNENROL, TARGET_ACTIVITY, TARGET_COURSE
@@ -25,9 +26,18 @@ MSG_TARGET = "Select the course or one of its activities."
 MSG_DURATION = "The enrolment duration must be greater than zero."
 MSG_END_BEFORE_START = "Enrolment end date cannot be earlier than start date"
 MSG_MAX_ENROLLED = "Enter zero or a positive whole number."
+MSG_DURATION_LONG = "The enrolment duration can be at most 100 years."
+MSG_MAX_ENROLLED_LONG = "Enter at most 1000000000."
+MAX_DURATION = 100 * 365 * 86400  # seconds: also keeps every enrolment end a representable date
+MAX_ENROLLED = 10 ** 9
 MSG_NO_REGISTRATION = "Select at least one registration."
 MSG_REQUIRED = "Required"
 MSG_SECRET_CHARS = "Only letters and digits are allowed."
+# A typed secret must resist guessing as well as a generated one does in practice: it is all that stands between
+# a forged launch and the consumer's users.
+SECRET_MIN_LENGTH = 16
+MSG_SECRET_SHORT = (f"The secret is too short: use at least {SECRET_MIN_LENGTH} letters and digits "
+                    "(the generated one has 32).")
 MSG_CHOICE = "Not a valid choice."
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9]+$")
@@ -56,7 +66,7 @@ def check_tool(course: Course, values: PublishValues, errors: dict[str, str]) ->
     if target == TARGET_COURSE:
         clean.update(target=TARGET_COURSE, activity_id=None)
     else:
-        activity = db.session.get(Activity, int(target)) if target.isdigit() else None
+        activity = db.session.get(Activity, int(target)) if is_db_int(target) else None
         if activity is None or activity.course_id != course.id:
             errors["target"] = MSG_TARGET
         else:
@@ -72,8 +82,10 @@ def _check_enrol_period(values: PublishValues, errors: dict[str, str]) -> int:
     amount = str(values.enrol_period or "").strip()
     if unit is None:
         errors["enrol_period_unit"] = MSG_CHOICE
-    elif not _WHOLE_NUMBER_RE.match(amount) or int(amount) <= 0:
+    elif not _WHOLE_NUMBER_RE.match(amount) or (len(amount) <= 12 and int(amount) <= 0):
         errors["enrol_period"] = MSG_DURATION
+    elif len(amount) > 12 or int(amount) * DURATION_UNITS[unit] > MAX_DURATION:
+        errors["enrol_period"] = MSG_DURATION_LONG
     else:
         return int(amount) * DURATION_UNITS[unit]
     return 0
@@ -92,6 +104,8 @@ def check_enrolment(values: PublishValues, errors: dict[str, str]) -> dict[str, 
     max_enrolled = str(values.max_enrolled if values.max_enrolled is not None else "").strip() or "0"
     if not _WHOLE_NUMBER_RE.match(max_enrolled):
         errors["max_enrolled"] = MSG_MAX_ENROLLED
+    elif len(max_enrolled) > 10 or int(max_enrolled) > MAX_ENROLLED:
+        errors["max_enrolled"] = MSG_MAX_ENROLLED_LONG
     else:
         clean["max_enrolled"] = int(max_enrolled)
     return clean
@@ -144,6 +158,8 @@ def _check_secret(values: PublishValues, errors: dict[str, str]) -> str | None:
         errors["secret"] = "Maximum of 64 characters"
     elif not _SECRET_RE.match(secret):
         errors["secret"] = MSG_SECRET_CHARS
+    elif len(secret) < SECRET_MIN_LENGTH:
+        errors["secret"] = MSG_SECRET_SHORT
     else:
         return secret
     return None

@@ -8,7 +8,7 @@ database is never locked while a platform is being waited on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
@@ -48,6 +48,7 @@ UNCHANGED = "unchanged"
 SKIPPED = "skipped"
 
 ONE_MS = timedelta(milliseconds=1)
+CONFLICT = 409
 
 
 def service_timeout() -> tuple[float, float]:
@@ -313,9 +314,10 @@ def push_grade(payload: dict[str, Any], batch: GradeBatch | None = None) -> JobO
         batch.send_next_ahead(target)
         _log(target, plan.outcome, plan.message, grade=plan.grade, grade_max=plan.grade_max)
         return JobOutcome.done(plan.message)
+    found = None
     try:
-        lineitem = batch.lineitem(target) or _find_or_create(batch, target, plan)
-        exchange = batch.send(target, plan, lineitem)
+        lineitem = batch.lineitem(target) or (found := _find_or_create(batch, target, plan))
+        exchange, plan = _deliver(batch, target, plan, lineitem)
     except LineItemsNotGranted:
         _log(target, SKIPPED, MSG_NO_LINEITEMS, grade=plan.value, grade_max=plan.maximum)
         return JobOutcome.done(MSG_NO_LINEITEMS)
@@ -325,6 +327,10 @@ def push_grade(payload: dict[str, Any], batch: GradeBatch | None = None) -> JobO
         _log(target, status, message, grade=plan.value, grade_max=plan.maximum, http_status=error.status or None,
              excerpt=error.excerpt)
         return JobOutcome(status, error.reason, http_status=error.status or None, retry_after=error.retry_after)
+    finally:
+        if found:  # written once the platform calls are over: no write is held while a platform answers
+            db.session.execute(update(ResourceLink).where(ResourceLink.id == target.link_id)
+                               .values(cached_lineitem_url=found, updated_at=utcnow()))
     _MARK_SENT.execute(row_id=target.row_id, grade=plan.value, now=utcnow(), stamp=plan.stamp)
     target.last_grade_sent, target.last_score_timestamp = plan.value, plan.stamp
     message = MSG_SENT.format(grade=format_points(plan.value), max=format_points(plan.maximum))
@@ -333,12 +339,27 @@ def push_grade(payload: dict[str, Any], batch: GradeBatch | None = None) -> JobO
     return JobOutcome.done(message)
 
 
+def _deliver(batch: GradeBatch, target: _Target, plan: _Score, lineitem: str) -> tuple[ags_nrps.Exchange, _Score]:
+    """Send the score; returns the platform's answer and the score it accepted.
+
+    A platform answers 409 when it already holds a score for this user with the same timestamp or a later one.
+    That is what a resend meets after a worker died between the platform accepting the score and this job being
+    recorded: the retry carries the same timestamp. The grade is still the current one, so it goes again stamped
+    now (newer than anything sent before); only a refusal of that is reported."""
+    try:
+        return batch.send(target, plan, lineitem), plan
+    except PlatformError as error:
+        if error.status != CONFLICT:
+            raise
+    fresh = replace(plan, stamp=score_timestamp(utcnow(), plan.stamp))
+    connector = batch.connector(target.registration_id)
+    return ags_nrps.post_score(connector, target.endpoint, lineitem, fresh.grade(target)), fresh
+
+
 def _find_or_create(batch: GradeBatch, target: _Target, plan: _Score) -> str:
     resource = batch.resources[target.resource_id]
     lineitem = ags_nrps.find_or_create_lineitem(
         batch.connector(target.registration_id), target.endpoint,
         ags_nrps.new_lineitem(resource.label, float(plan.maximum), resource.uuid or "", target.platform_link_id))
     batch.lineitems[target.link_id] = lineitem
-    db.session.execute(update(ResourceLink).where(ResourceLink.id == target.link_id)
-                       .values(cached_lineitem_url=lineitem, updated_at=utcnow()))
     return lineitem

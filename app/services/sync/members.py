@@ -81,7 +81,7 @@ class MemberSync:
         rows = db.session.execute(
             db.select(ResourceLink.id, ResourceLink.resource_link_id, ResourceLink.nrps_memberships_url,
                       ResourceLink.nrps_versions, Deployment.id.label("deployment_pk"), Deployment.status,
-                      Deployment.legacy_consumer_key, PlatformRegistration.status.label("registration_status"),
+                      Deployment.legacy_scope, PlatformRegistration.status.label("registration_status"),
                       PlatformRegistration.access_token_url)
             .join(Deployment, Deployment.id == ResourceLink.deployment_id)
             .join(PlatformRegistration, PlatformRegistration.id == Deployment.registration_id)
@@ -89,7 +89,7 @@ class MemberSync:
         return [SyncedLink(row.id, row.resource_link_id, row.nrps_memberships_url, tuple(row.nrps_versions or ()),
                       row.deployment_pk,
                       row.status == DEPLOYMENT_ACTIVE and row.registration_status == STATUS_ACTIVE
-                      and bool(row.access_token_url), row.legacy_consumer_key)
+                      and bool(row.access_token_url), row.legacy_scope)
                 for row in rows]
 
     def steps(self) -> Iterator[str]:

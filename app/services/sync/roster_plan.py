@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from app.extensions import db
+from app.lti.identity import platform_scope
 from app.models import AUTH_LTI, LtiIdentity, PlatformRegistration
 from app.models.queries.sync import BOUND_ACCOUNTS as _BOUND_ACCOUNTS
 from app.models.tools import MEMBER_SYNC_ENROL, MEMBER_SYNC_ENROL_UNENROL, MEMBER_SYNC_UNENROL, PROVISION_AUTO
@@ -42,7 +43,7 @@ class SyncedLink:
     versions: tuple[str, ...]
     deployment_pk: int
     usable: bool
-    legacy_key: str | None
+    legacy_scope: str | None  # the LTI 1.1 credential a migration claim on this deployment proved
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class LinkPlan:
         self.run = run
         self.link = link
         self.issuer = registration.issuer or ""
+        self.scope = platform_scope(registration.platform_key)
         self.registration_id = registration.id
         self.platform = _PlatformName(registration.name)
         self.seen: set[str] = set()  # the cumulative member list: every active member, bound or not
@@ -137,7 +139,7 @@ class LinkPlan:
             return
         subjects = [str(member["user_id"]) for member in active]
         self.seen.update(subjects)
-        bound = {row[0]: _Account(*row) for row in _BOUND_ACCOUNTS.rows(issuer=self.issuer, subjects=subjects)}
+        bound = {row[0]: _Account(*row) for row in _BOUND_ACCOUNTS.rows(scope=self.scope, subjects=subjects)}
         legacy = self._legacy_accounts([m for m in active if str(m["user_id"]) not in bound])
         settings = self.run.settings
         for member in active:
@@ -187,14 +189,15 @@ class LinkPlan:
             self.profiles[account.id] = profile
 
     def _legacy_accounts(self, members: list[dict[str, Any]]) -> dict[str, int]:
-        """The LTI 1.1 → 1.3 migration lookup: an account bound to (urn:lti11:{key}, legacy id)."""
-        if not self.link.legacy_key:
+        """The LTI 1.1 → 1.3 migration lookup: an account bound to the legacy id within the LTI 1.1 key and
+        secret the deployment's migration claim proved."""
+        if not self.link.legacy_scope:
             return {}
         legacy_ids = {str(m["lti11_legacy_user_id"]): str(m["user_id"]) for m in members
                       if claim_text(m.get("lti11_legacy_user_id"))}
         if not legacy_ids:
             return {}
         rows = db.session.execute(db.select(LtiIdentity.subject, LtiIdentity.user_id).where(
-            LtiIdentity.issuer == f"urn:lti11:{self.link.legacy_key}",
+            LtiIdentity.scope == self.link.legacy_scope,
             LtiIdentity.subject.in_(list(legacy_ids)))).all()
         return {legacy_ids[legacy_id]: user_id for legacy_id, user_id in rows}

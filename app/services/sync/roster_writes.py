@@ -51,6 +51,7 @@ class LinkWrites:
         self.run = plan.run
         self.link = plan.link
         self.issuer = plan.issuer
+        self.scope = plan.scope
         self.registration_id = plan.registration_id
 
     def apply(self) -> None:
@@ -63,7 +64,7 @@ class LinkWrites:
             self._unenrol()
 
     def _bound_now(self, subjects: Sequence[str]) -> dict[str, int]:
-        return dict(_BOUND_IDS.rows_in_chunks("subjects", list(subjects), issuer=self.issuer))
+        return dict(_BOUND_IDS.rows_in_chunks("subjects", list(subjects), scope=self.scope))
 
     def _create_accounts(self) -> None:
         """New `lti` accounts with the resource's user defaults, bound in bulk. A launch that bound one of
@@ -94,8 +95,9 @@ class LinkWrites:
             if account.username in taken:
                 resource = db.session.get(PublishedResource, self.run.settings.id)
                 winners[subject] = provisioning.create_account(
-                    issuer=self.issuer, subject=subject, username=account.username, profile=account.profile,
-                    resource=resource, registration_id=self.registration_id, allowed=True).id
+                    scope=self.scope, issuer=self.issuer, subject=subject, username=account.username,
+                    profile=account.profile, resource=resource, registration_id=self.registration_id,
+                    allowed=True).id
                 self.run.created += 1
             self.plan.members[subject].user_id = winners[subject]
 
@@ -105,8 +107,8 @@ class LinkWrites:
         now = utcnow()
         insert_many(LtiIdentity.__table__, [{"user_id": user_id, "subject": subject}
                                             for subject, user_id in accounts.items()],
-                    shared={"issuer": self.issuer, "registration_id": self.registration_id, "created_at": now,
-                            "updated_at": now}, ignore_conflicts_on=["issuer", "subject"])
+                    shared={"scope": self.scope, "issuer": self.issuer, "registration_id": self.registration_id,
+                            "created_at": now, "updated_at": now}, ignore_conflicts_on=["scope", "subject"])
 
     def _update_profiles(self) -> None:
         if not self.plan.profiles:

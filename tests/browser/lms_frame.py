@@ -1,0 +1,58 @@
+"""What the browser tests of Courseport inside an LMS frame share: an HTTPS certificate for 127.0.0.1, a browser
+context around a test LMS (its `close()` stops its servers), and screenshots for a person to look at."""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import ARTIFACTS
+
+
+def tls_context(folder: Path) -> ssl.SSLContext:
+    """A throwaway self-signed certificate for 127.0.0.1 (the browser context ignores its issuer)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+@contextmanager
+def lms_frame_page(browser: Any, lms: Any, *, width: int,
+                   prepare: Callable[[Any], None] | None = None) -> Iterator[tuple[Any, Any]]:
+    """A fresh browser context (the test certificate accepted) and page for `lms`; `prepare(context)` runs first
+    (routes, for instance). Everything is closed afterwards, `lms` too."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": 900})
+    try:
+        if prepare is not None:
+            prepare(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield lms, page
+    finally:
+        context.close()
+        lms.close()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
