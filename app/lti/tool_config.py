@@ -101,6 +101,20 @@ def checked_in_this_request(registration_id: int, deployment_pk: int) -> Checked
                                deployment.status, deployment.last_seen_at)
 
 
+def found_registration(registration_id: int) -> Any:
+    """The registration row this request's validation found Active (with its frame origins as this request left
+    them), or None when this request did not validate it."""
+    found = g.get(_FOUND, {}) if has_request_context() else {}
+    return found.get(("registration", registration_id))
+
+
+def note_learned_origins(registration_id: int, origins: list[str]) -> None:
+    """This request wrote the registration's learned frame origins: its found row follows."""
+    row = found_registration(registration_id)
+    if row is not None:
+        g.get(_FOUND)[("registration", registration_id)] = row._replace(frame_origins=origins)
+
+
 def active_registrations(iss: str) -> list[RegistrationRef]:
     """At most two: callers only need to know whether the issuer has exactly one."""
     return list(_BY_ISSUER.all(iss=iss, active=STATUS_ACTIVE))

@@ -251,6 +251,33 @@ class DriverStatement:
         session = db.session()
         return [build(session, row) for row in found]
 
+    def joined(self, models: tuple[type, ...], **params: Any) -> list[tuple]:
+        """Run a query selecting all of each model's columns in turn (`columns_of` each, in `models`' order), then
+        any further columns; its rows as tuples of persistent instances (as `instances` makes them) followed by
+        a named tuple of those further columns (as `all` makes them). One statement for rows that are always read
+        together."""
+        dialect, found, columns, _count = self._run(params)
+        if not found:
+            return []
+        builders, start = [], 0
+        for model in models:
+            end = start + len(inspect(model).local_table.columns)
+            part = columns[start:end]
+            build = self._builders.get((model, dialect.name, part))
+            if build is None:
+                build = self._builders[(model, dialect.name, part)] = _instance_builder(model, part, dialect)
+            builders.append((build, start, end))
+            start = end
+        row_type, converters = self._row_type(columns[start:], dialect)
+        session = db.session()
+        rows = []
+        for row in found:
+            extra = list(row[start:])
+            for index, convert in converters:
+                extra[index] = convert(extra[index])
+            rows.append((*(build(session, row[first:last]) for build, first, last in builders), row_type._make(extra)))
+        return rows
+
     def _row_type(self, columns: Columns, dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:
         key = (dialect.name, columns)
         if key not in self._row_types:

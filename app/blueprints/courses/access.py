@@ -15,15 +15,21 @@ def get_course(course_id: int) -> Course:
     return found[0]
 
 
-def get_activity(activity_id: int, activity_type: str | None = None) -> Activity:
-    """The activity, or 404 — also when it is not of the type the URL only makes sense for. Its course is loaded
-    with it (every activity page shows it; `activity.course` then reads it from the session)."""
-    found = _ACTIVITY.instances(Activity, id=activity_id)
-    if not found or (activity_type is not None and found[0].type != activity_type):
+def viewed_activity(activity_id: int, viewer_id: int | None, activity_type: str | None = None) -> tuple[Activity, bool]:
+    """The activity, or 404 — also when it is not of the type the URL only makes sense for — and whether the
+    viewer has completed it. Its course is loaded with it (every activity page shows it; `activity.course` then
+    reads it from the session)."""
+    found = _ACTIVITY.joined((Activity, Course), id=activity_id, viewer=viewer_id)
+    if not found or (activity_type is not None and found[0][0].type != activity_type):
         abort(404)
-    activity = found[0]
-    set_committed_value(activity, "course", get_course(activity.course_id))
-    return activity
+    activity, course, viewer = found[0]
+    set_committed_value(activity, "course", course)
+    return activity, bool(viewer.completed)
+
+
+def get_activity(activity_id: int, activity_type: str | None = None) -> Activity:
+    """The activity (with its course), or 404 as `viewed_activity`."""
+    return viewed_activity(activity_id, None, activity_type)[0]
 
 
 def require(allowed: bool) -> None:

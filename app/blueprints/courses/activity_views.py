@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.blueprints.courses.access import form_status, get_activity, get_course, require
+from app.blueprints.courses.access import form_status, get_activity, get_course, require, viewed_activity
 from app.form_helpers import show_errors
 from app.blueprints.courses.assignment_views import render_assignment
 from app.blueprints.courses.blueprint import bp
@@ -104,7 +104,7 @@ def delete_activity(activity_id: int):
 @bp.get("/activity/<int:activity_id>")
 @login_required
 def view_activity(activity_id: int):
-    activity = get_activity(activity_id)
+    activity, completed_before = viewed_activity(activity_id, current_user.id)
     require(permissions.can_view_activity(current_user, activity))
     if activity.type == "quiz":
         return render_quiz(activity, activity_context(activity))
@@ -113,7 +113,7 @@ def view_activity(activity_id: int):
     context = activity_context(activity)
     # Viewing is what completes a page: the one write a GET makes, and only the first time. The page
     # is rendered first because a commit expires every loaded row, which the template would then load again.
-    completed = context["student"] and completion.mark_complete(activity, current_user)
+    completed = context["student"] and not completed_before and completion.record_completion(activity, current_user)
     page = render_template("courses/page.html", **context)
     if completed:
         db.session.commit()

@@ -6,7 +6,11 @@ from app.models import Activity, Course
 from app.models.driver_sql import DriverStatement, columns_of
 
 COURSE = DriverStatement(f"SELECT {columns_of(Course)} FROM course WHERE id = :id")
-ACTIVITY = DriverStatement(f"SELECT {columns_of(Activity)} FROM activity WHERE id = :id")
+# An activity page shows its course too, and a page view asks whether the viewer completed it: one statement.
+ACTIVITY = DriverStatement(
+    f"SELECT {columns_of(Activity, 'a')}, {columns_of(Course, 'c')}, "
+    "EXISTS (SELECT 1 FROM activity_completion m WHERE m.activity_id = a.id AND m.user_id = :viewer) AS completed "
+    "FROM activity a JOIN course c ON c.id = a.course_id WHERE a.id = :id")
 # A role counts only while its enrolment lasts: an enrolment that ended (its duration elapsed) or came through a
 # resource outside its enrolment dates ("users can access from this date onward / until this date only") gives
 # nothing, on every request and not just at launch.

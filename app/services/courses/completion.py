@@ -14,6 +14,12 @@ def mark_complete(activity: Activity, user: User) -> bool:
     two first views at once."""
     if _COMPLETED.first(activity=activity.id, user=user.id) is not None:
         return False
+    return record_completion(activity, user)
+
+
+def record_completion(activity: Activity, user: User) -> bool:
+    """`mark_complete` for a caller that has just read the activity as not yet complete for the user (the activity
+    page reads it with the activity); True when this call recorded it."""
     return _COMPLETE.execute(activity=activity.id, user=user.id, now=utcnow()) == 1
 
 

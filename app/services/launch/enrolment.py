@@ -33,12 +33,16 @@ def current(resource: PublishedResource, user_id: int | None) -> ResourceEnrolme
     return ResourceEnrolment(*row) if row else None
 
 
-def check_limits(resource: PublishedResource, user_id: int | None) -> ResourceEnrolment | None:
+_LOOK_UP = ResourceEnrolment(0, None, None, None, None)
+
+
+def check_limits(resource: PublishedResource, user_id: int | None,
+                 known: ResourceEnrolment | None = _LOOK_UP) -> ResourceEnrolment | None:
     """Refuse before anything is written: maximum users, start date, end date, an elapsed enrolment duration.
 
-    `user_id` is None for someone without an account yet (never enrolled). Returns the user's enrolment
-    through the resource, if any, for `enrol`."""
-    enrolment = current(resource, user_id)
+    `user_id` is None for someone without an account yet (never enrolled). `known`: the user's enrolment through
+    the resource (or None), when the caller has just read it. Returns that enrolment, for `enrol`."""
+    enrolment = current(resource, user_id) if known is _LOOK_UP else known
     if enrolment is None and resource.max_enrolled > 0:
         if _COUNT.scalar(resource=resource.id) >= resource.max_enrolled:
             raise launch_error("max_users", id=resource.uuid, max=resource.max_enrolled)
@@ -50,9 +54,6 @@ def check_limits(resource: PublishedResource, user_id: int | None) -> ResourceEn
     if enrolment is not None and enrolment.time_end and now > enrolment.time_end:
         raise launch_error("enrolment_expired", id=resource.uuid, end=enrolment.time_end.isoformat())
     return enrolment
-
-
-_LOOK_UP = ResourceEnrolment(0, None, None, None, None)
 
 
 def enrol(user: User, resource: PublishedResource, role: str,

@@ -14,12 +14,14 @@ from app.lti.tool_config import checked_in_this_request
 from app.models import Deployment, PlatformRegistration, User
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
 from app.models.queries.launch import (
-    AVAILABLE_TO as _AVAILABLE_TO, LINKED_COURSES as _LINKED_COURSES, RESOURCE as _RESOURCE, USABLE as _USABLE,
+    AVAILABLE_TO as _AVAILABLE_TO, LINKED_COURSES as _LINKED_COURSES, RESOURCE as _RESOURCE, RETURNING as _RETURNING,
+    USABLE as _USABLE,
 )
 from app.models.tools import LTI_ADVANTAGE, TARGET_COURSE
 from app.services.launch import log as launch_log
 from app.services.launch import provisioning
 from app.services.launch import records as launch_records
+from app.services.launch.enrolment import ResourceEnrolment
 from app.services.platforms import registrations as platforms
 from app.services.platforms.settings import UNKNOWN_DEPLOYMENT_HOLD
 
@@ -94,6 +96,21 @@ class Lti13Arrival:
     registration: Any  # the row `_checked_registration` read
     resource: Any
     instructor: bool
+    known: tuple[int, Any] | None = None  # the returning account's id, and what its earlier launches recorded
+
+    def returning_account(self) -> tuple[User, ResourceEnrolment | None] | None:
+        """One statement: the bound account, its enrolment and the records its earlier launches left."""
+        launch = self.launch
+        found = _RETURNING.joined(
+            (User,), scope=provisioning.scope_of(launch), subject=launch.subject, resource=self.resource.id,
+            deployment=launch.deployment_pk, context=launch.context["id"] if launch.context else None,
+            link=launch.resource_link_id)
+        if not found:
+            return None
+        user, known = found[0]
+        self.known = (user.id, known)
+        enrolled = ResourceEnrolment(known.enrolment_id, known.time_end, known.role_id, known.role, known.activity_id)
+        return user, enrolled if known.enrolment_id is not None else None
 
     def existing_account(self) -> User | None:
         return migrated_account(self.launch)
@@ -105,7 +122,8 @@ class Lti13Arrival:
         provisioning.refresh_profile(user, self.launch, self.registration)
 
     def record(self, user: User) -> None:
-        launch_records.record_launch(self.launch, self.registration, self.resource.id, user.id)
+        known = self.known[1] if self.known is not None and self.known[0] == user.id else None
+        launch_records.record_launch(self.launch, self.registration, self.resource.id, user.id, known)
 
 
 def arrive(launch: LaunchData) -> Lti13Arrival:

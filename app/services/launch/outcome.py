@@ -17,6 +17,7 @@ from app.lti.launch_data import LaunchData
 from app.models import User
 from app.models.tools import PROVISION_AUTO, TARGET_ACTIVITY
 from app.services.launch import enrolment, provisioning
+from app.services.launch.enrolment import ResourceEnrolment
 from app.services.launch import flow as lti13
 from app.services.legacy import launch as lti11
 
@@ -54,6 +55,10 @@ class Arrival(Protocol):
     resource: Any
     instructor: bool
 
+    def returning_account(self) -> tuple[User, ResourceEnrolment | None] | None:
+        """The account the launch's identity is bound to, with its enrolment through the resource (None when not
+        enrolled); None for an identity that is not bound."""
+
     def existing_account(self) -> User | None:
         """An account the unbound identity already has under another identity, if the version knows one."""
 
@@ -77,10 +82,10 @@ def land(launch: LaunchData, arrival: Arrival, settings: dict[str, Any]) -> Land
     Welcome page; then enrol with the mapped role and record. A refusal's details name the resource."""
     resource = arrival.resource
     try:
-        user = provisioning.launch_user(launch)
+        user, known = arrival.returning_account() or (None, None)
         if user is not None:
             provisioning.ensure_can_launch(user)
-        current = enrolment.check_limits(resource, user.id if user else None)
+        current = enrolment.check_limits(resource, user.id if user else None, known)
         if user is None:
             mode = provisioning.mode_for(resource, arrival.instructor)
             if mode != PROVISION_AUTO:

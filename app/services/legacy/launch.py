@@ -18,7 +18,8 @@ from app.lti.legacy import launch as lti11
 from app.lti.launch_data import LaunchData
 from app.models import LtiUser, PublishedResource, User
 from app.models.base import utcnow
-from app.services.launch import provisioning
+from app.services.launch import enrolment, provisioning
+from app.services.launch.enrolment import ResourceEnrolment
 from app.services.accounts.users import is_valid_email
 
 
@@ -59,6 +60,10 @@ class Lti11Arrival:
     launch: LaunchData
     resource: PublishedResource
     instructor: bool
+
+    def returning_account(self) -> tuple[User, ResourceEnrolment | None] | None:
+        user = provisioning.launch_user(self.launch)
+        return (user, enrolment.current(self.resource, user.id)) if user is not None else None
 
     def existing_account(self) -> User | None:
         return None  # an LTI 1.1 identity has no earlier identity to migrate from

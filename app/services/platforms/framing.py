@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from app.lti.launch_data import LaunchData
+from app.lti.tool_config import found_registration
 from app.models.platforms import STATUS_ACTIVE
 from app.models.queries.platforms import CONFIGURED_ORIGINS, CONSUMER_ORIGINS, REGISTRATION_ORIGINS
 from app.services.platforms.settings import normalise_origin
@@ -47,6 +48,9 @@ def _rows(launch: LaunchData | None) -> list[Any]:
         return CONFIGURED_ORIGINS.all(active=STATUS_ACTIVE)
     if launch.is_legacy:
         return CONSUMER_ORIGINS.all(resource=launch.resource_id, key=(launch.legacy or {}).get("consumer_key"))
+    found = found_registration(launch.registration_id)  # the launch POST's own validation read it
+    if found is not None:
+        return [(found.issuer, found.auth_request_url, found.frame_origins)]
     return REGISTRATION_ORIGINS.all(id=launch.registration_id, active=STATUS_ACTIVE)
 
 
