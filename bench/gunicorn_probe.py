@@ -2,7 +2,8 @@
 
 COURSEPORT_BENCH_REQUESTS=DIR: each worker notes every request's CPU time (time.process_time around the whole
 request, gunicorn's parsing excluded) with its end time and route, and writes DIR/requests-{pid}.json at exit.
-A request sent with the header `X-Bench-View: repeat` is noted under its route with " (repeat view)".
+A request sent with the header `X-Bench-View: repeat` is noted under its route with " (repeat view)", one with
+`X-Bench-Learner: new` or `returning` with " (new learner)" or " (returning learner)".
 In a worker that opens its database through SQLAlchemy (Courseport), each request's database work is counted too,
 at the driver: statements (BEGIN, COMMIT and ROLLBACK apart), the writes among them, and commits — SQLite's trace
 callback on every connection the pools open, psycopg's cursor and connection methods wrapped.
@@ -82,6 +83,8 @@ def post_request(worker, req, environ, resp):
         route = f"{req.method} {_ID.sub('/<id>', req.path)}"
         if environ.get("HTTP_X_BENCH_VIEW") == "repeat":
             route += " (repeat view)"
+        if environ.get("HTTP_X_BENCH_LEARNER") in ("new", "returning"):
+            route += f" ({environ['HTTP_X_BENCH_LEARNER']} learner)"
         worker.requests.append((time.time(), route, time.process_time() - req.cpu_started, _counts["statements"],
                                 _counts["writes"], _counts["commits"]))
 

@@ -1,6 +1,8 @@
 """The platforms' public keys: a keyset cached in PlatformKeyset for as long as the platform's cache
 headers allow (clamped to 60 s – 24 h, 1 h when it says nothing), fetched again at most once per launch when a
-token names an unknown `kid`, and at most once per registration every 30 seconds whatever the traffic.
+token names an unknown `kid`, and at most once per registration every 30 seconds whatever the traffic. Each
+process verifies with the keys it has parsed without reading the cached row again until that keyset's cache
+lifetime ends; a kid it has not parsed reads the row (another process may have fetched a rotated keyset).
 
 Cache rows are written in their own short transaction: a launch that is refused later must not roll back the
 keyset it fetched, or the next launch would fetch it again.
@@ -13,6 +15,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from flask import current_app
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 from sqlalchemy import or_, update
@@ -35,10 +38,13 @@ ALLOWED_ALGS = RSA_ALGS | frozenset(EC_ALG_BY_CURVE.values())
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _table = PlatformKeyset.__table__
 
-# Parsed keys per process, keyed by the cached keyset they came from, so a steady stream of launches costs one
-# small SELECT and no JSON or key parsing.
+# Parsed keys per process, keyed by the cached keyset they came from: a keyset row is parsed once per process.
 _parsed: dict[tuple[int, datetime], dict[str, Any]] = {}
 _parsed_lock = threading.Lock()
+# The keyset each registration verified with last in this application, with its URL and the time its cache
+# lifetime ends: until then a token signed by a key already parsed from it is verified without a statement. A kid
+# it lacks (a rotation) reads the cached row again, as does a changed keyset URL.
+_FRESH = "courseport.platform_keys"
 
 
 def cache_lifetime(headers: Any, now: datetime) -> int:
@@ -81,7 +87,9 @@ def _fetch(registration: Any) -> dict[str, Any]:
             updated_at=now)
         connection.execute(insert.on_conflict_do_update(index_elements=["registration_id"], set_={
             name: insert.excluded[name] for name in ("jwks", "fetched_at", "expires_at", "updated_at")}))
-    return _remember(registration.id, now, jwks)
+    entry = _remember(registration.id, now, jwks)
+    _fresh()[registration.id] = (registration.jwks_url, expires_at, entry)
+    return entry
 
 
 def _fetch_failed(registration: Any, reason: str):
@@ -98,6 +106,10 @@ def _remember(registration_id: int, fetched_at: datetime, jwks: dict[str, Any]) 
     return entry
 
 
+def _fresh() -> dict[int, tuple[str | None, datetime, dict[str, Any]]]:
+    return current_app.extensions.setdefault(_FRESH, {})
+
+
 def _cached(registration: Any) -> dict[str, Any] | None:
     row = _KEYSET_TIMES.first(id=registration.id)
     if row is None or row.expires_at <= utcnow():
@@ -105,7 +117,17 @@ def _cached(registration: Any) -> dict[str, Any] | None:
     entry = _parsed.get((registration.id, row.fetched_at))
     if entry is None:
         entry = _remember(registration.id, row.fetched_at, _KEYSET.scalar(id=registration.id))
+    _fresh()[registration.id] = (registration.jwks_url, row.expires_at, entry)
     return entry
+
+
+def _parsed_fresh(registration: Any, kid: str, alg: str) -> PyJWK | None:
+    """The key this process already parsed for (kid, alg) from the registration's keyset, while that keyset's
+    cache lifetime lasts; None sends the caller to the cached row."""
+    fresh = _fresh().get(registration.id)
+    if fresh is None or fresh[0] != registration.jwks_url or fresh[1] <= utcnow():
+        return None
+    return fresh[2]["keys"].get((kid, alg))
 
 
 def _claim_refetch(registration: Any) -> bool:
@@ -149,6 +171,9 @@ def _select(entry: dict[str, Any], kid: str, alg: str) -> PyJWK | None:
 
 def key_for(registration: Any, kid: str, alg: str) -> PyJWK:
     """The platform's public key for a token's header. Raises LtiError naming the kid or keyset URL."""
+    known = _parsed_fresh(registration, kid, alg)
+    if known is not None:
+        return known
     entry = _cached(registration)
     fetched_now = entry is None
     if entry is None:

@@ -15,6 +15,7 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 
 from app.lti import keys
+from app.models.config_cache import cached
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
 from app.models.queries.platforms import (
     BY_CLIENT as _BY_CLIENT, BY_ISSUER as _BY_ISSUER, BY_LOGIN_ID as _BY_LOGIN_ID, DEPLOYMENT as _DEPLOYMENT,
@@ -133,7 +134,8 @@ class DbToolConf(ToolConfAbstract):
         if client_id is None:
             candidates = active_registrations(iss)
             return ToolRegistration(candidates[0]) if len(candidates) == 1 else None
-        row = _BY_CLIENT.first(iss=iss, client_id=client_id, active=STATUS_ACTIVE)
+        row = cached("registration", (iss, client_id),
+                     lambda: _BY_CLIENT.first(iss=iss, client_id=client_id, active=STATUS_ACTIVE))
         if row is None:
             return None
         _found("registration", row)
@@ -153,8 +155,9 @@ class DbToolConf(ToolConfAbstract):
         registration = kwargs.get("registration") or self.find_registration_by_params(iss, client_id)
         if registration is None:
             return None
-        row = _DEPLOYMENT.first(registration_id=registration.model.id, deployment_id=deployment_id,
-                                active=DEPLOYMENT_ACTIVE)
+        registration_id = registration.model.id
+        row = cached("deployment", (registration_id, deployment_id), lambda: _DEPLOYMENT.first(
+            registration_id=registration_id, deployment_id=deployment_id, active=DEPLOYMENT_ACTIVE))
         if row is None:
             return None
         _found("deployment", row)

@@ -1,5 +1,6 @@
 """Every model, imported here so Alembic autogenerate and the shell see the whole schema."""
 from app.models.accounts import AUTH_LTI, AUTH_MANUAL, LoginAttempt, LtiIdentity, User
+from app.models.config_version import ConfigVersion
 from app.models.courses import (
     ActivityCompletion, Activity, AssignmentSubmission, Course, Enrolment, QuizAttempt, QuizChoice,
     QuizQuestion, RoleAssignment,
@@ -18,7 +19,7 @@ from app.models.tools import PublishedResource, published_resource_registration
 
 __all__ = [
     "AUTH_LTI", "AUTH_MANUAL", "AccessToken", "Activity", "ActivityCompletion", "AssignmentSubmission",
-    "Course", "Deployment", "Enrolment", "Grade", "GradeSyncLog", "LaunchLog", "LoginAttempt", "Lti11Consumer",
+    "ConfigVersion", "Course", "Deployment", "Enrolment", "Grade", "GradeSyncLog", "LaunchLog", "LoginAttempt", "Lti11Consumer",
     "Lti11Nonce", "LtiContext", "LtiIdentity", "LtiStorageEntry", "LtiUser", "LtiUserResourceLink",
     "PlatformKeyset", "PlatformRegistration", "PublishedResource", "QuizAttempt", "QuizChoice", "QuizQuestion",
     "RegistrationToken", "ResourceLink", "RoleAssignment", "ScheduledRun", "SiteSetting", "SyncJob", "ToolKey",

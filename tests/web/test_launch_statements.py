@@ -1,9 +1,13 @@
-"""What a launch POST reads: its registration and deployment once each, by the validation, whose Active rows
-the rest of the launch uses; a launch resumed later reads them again."""
+"""What a launch reads and writes: its registration and deployment once each, by the validation, whose Active rows
+the rest of the launch uses (a launch resumed later reads them again); a returning learner's launch POST in a few
+statements and one commit, with its configuration from the process's copy while no other server changed it; a
+repeat view of the landing page in three reads and no write."""
 from __future__ import annotations
 
 import html
 import re
+import sqlite3
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
@@ -67,3 +71,88 @@ def test_a_resumed_launch_reads_its_registration_again(client, platform):
     resumed = client.get(f"/lti/launch/{launch_id}")
     assert resumed.status_code == 401
     assert "platform registration could not be found" in resumed.get_data(as_text=True)
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    """The statements SQLite runs meanwhile (driver-level statements bypass SQLAlchemy's events)."""
+    seen: list[str] = []
+
+    def trace(connection, *_):
+        connection.set_trace_callback(seen.append)
+
+    event.listen(db.engine, "checkout", trace)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "checkout", trace)
+
+
+def _counts(seen: list[str]) -> tuple[int, int, int]:
+    """Statements (BEGIN, COMMIT and ROLLBACK apart), writes among them, commits."""
+    verbs = [statement.split(None, 1)[0].upper() for statement in seen if statement.strip()]
+    statements = [verb for verb in verbs if verb not in ("BEGIN", "COMMIT", "ROLLBACK")]
+    return (len(statements), sum(verb in ("INSERT", "UPDATE", "DELETE", "REPLACE") for verb in statements),
+            verbs.count("COMMIT"))
+
+
+def _returning_launch(app, platform: LaunchPlatform, resource_uuid: str) -> tuple[object, dict[str, str]]:
+    """A learner's first launch and a second one (which finds the registration's last-launch time fresh), each in
+    its own browser, then a fresh browser with the learner's next launch form."""
+    for _ in range(2):
+        earlier = app.test_client()
+        landed = earlier.post("/lti/launch", data=_launch_form(earlier, platform, resource_uuid))
+        assert earlier.get(landed.headers["Location"]).status_code == 200
+    browser = app.test_client()
+    return browser, _launch_form(browser, platform, resource_uuid)
+
+
+@SQLITE_ONLY
+def test_a_returning_learners_launch_post_runs_six_statements_and_one_commit(app, platform):
+    course = factories.make_course("HIS1", "History")
+    activity = factories.make_activity(course, "page", "Intro", content_html="<p>Read me</p>")
+    browser, form = _returning_launch(app, platform, factories.make_resource(course, activity).uuid)
+    with _statements() as seen:
+        launched = browser.post("/lti/launch", data=form)
+    assert launched.status_code == 302, launched.get_data(as_text=True)
+    statements, writes, commits = _counts(seen)
+    assert statements <= 6 and writes <= 2 and commits == 1, seen
+
+
+@SQLITE_ONLY
+def test_a_repeat_view_of_the_landing_page_reads_three_times_and_writes_nothing(app, platform):
+    course = factories.make_course("HIS1", "History")
+    activity = factories.make_activity(course, "page", "Intro", content_html="<p>Read me</p>")
+    browser, form = _returning_launch(app, platform, factories.make_resource(course, activity).uuid)
+    landing = browser.post("/lti/launch", data=form).headers["Location"]
+    assert browser.get(landing).status_code == 200
+    with _statements() as seen:
+        page = browser.get(landing)
+    assert page.status_code == 200 and "Read me" in page.get_data(as_text=True)
+    assert _counts(seen) <= (3, 0, 0) and _counts(seen)[1:] == (0, 0), seen
+
+
+@SQLITE_ONLY
+def test_a_registration_another_server_deactivates_refuses_the_next_launch(app, platform):
+    """The configuration a process keeps follows a change made by another application server: the database's own
+    triggers raise the configuration version that every request reads."""
+    course = factories.make_course("HIS1", "History")
+    browser, form = _returning_launch(app, platform, factories.make_resource(course).uuid)
+    other_server = sqlite3.connect(db.engine.url.database)
+    with other_server:
+        other_server.execute("UPDATE platform_registration SET status = 'pending'")
+    other_server.close()
+    refused = browser.post("/lti/launch", data=form)
+    assert refused.status_code == 401, refused.get_data(as_text=True)
+
+
+@SQLITE_ONLY
+def test_a_resource_another_server_disables_refuses_the_next_launch(app, platform):
+    course = factories.make_course("HIS1", "History")
+    browser, form = _returning_launch(app, platform, factories.make_resource(course).uuid)
+    other_server = sqlite3.connect(db.engine.url.database)
+    with other_server:
+        other_server.execute("UPDATE published_resource SET enabled = 0")
+    other_server.close()
+    refused = browser.post("/lti/launch", data=form)
+    assert refused.status_code == 404, refused.get_data(as_text=True)

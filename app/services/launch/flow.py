@@ -12,6 +12,7 @@ from app.lti.errors import LtiError, launch_error
 from app.lti.launch_data import LaunchData
 from app.lti.tool_config import checked_in_this_request
 from app.models import Deployment, PlatformRegistration, User
+from app.models.config_cache import cached
 from app.models.platforms import DEPLOYMENT_ACTIVE, DEPLOYMENT_PENDING, STATUS_ACTIVE
 from app.models.queries.launch import (
     AVAILABLE_TO as _AVAILABLE_TO, LINKED_COURSES as _LINKED_COURSES, RESOURCE as _RESOURCE, RETURNING as _RETURNING,
@@ -74,7 +75,7 @@ def resolve_resource(launch: LaunchData, registration: Any) -> Any:
         key = str(uuid_module.UUID(custom_id))
     except ValueError:
         key = None
-    resource = _RESOURCE.first(uuid=key, version=LTI_ADVANTAGE) if key else None
+    resource = cached("resource", (key,), lambda: _RESOURCE.first(uuid=key, version=LTI_ADVANTAGE)) if key else None
     if resource is None:
         raise launch_error("resource_missing", id=custom_id)
     values = {"id": custom_id, "name": registration.name, "resource_id": resource.id}

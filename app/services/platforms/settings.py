@@ -1,12 +1,14 @@
 """Site settings and LTI user default values, stored as SiteSetting rows."""
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Iterable, Mapping
 
 from app.extensions import db
 from app.models import SiteSetting
 from app.models.base import conflict_insert, utcnow
+from app.models.config_cache import cached
 from app.models.queries.settings import STORED as _STORED
 from app.services.errors import ValidationErrors
 from app.services.accounts.profile import clean_profile
@@ -39,11 +41,17 @@ USER_DEFAULTS_DEFAULTS: dict[str, Any] = {
 _PREFIX = {"lti": LTI_SETTINGS_DEFAULTS, "userdefaults": USER_DEFAULTS_DEFAULTS}
 
 
-def _load(prefix: str) -> dict[str, Any]:
+def _read(prefix: str) -> dict[str, Any]:
     defaults = _PREFIX[prefix]
     rows = _STORED.all(pattern=f"{prefix}.%")
     stored = {key.split(".", 1)[1]: value for key, value in rows}
     return {name: stored.get(name, default) for name, default in defaults.items()}
+
+
+def _load(prefix: str) -> dict[str, Any]:
+    """Every launch reads the LTI settings: from this process's copy while no setting changed (a deep copy out:
+    callers may change what they are given)."""
+    return copy.deepcopy(cached("settings", (prefix,), lambda: _read(prefix)))
 
 
 def _save(prefix: str, values: dict[str, Any]) -> None:
