@@ -253,9 +253,9 @@ class DriverStatement:
 
     def joined(self, models: tuple[type, ...], **params: Any) -> list[tuple]:
         """Run a query selecting all of each model's columns in turn (`columns_of` each, in `models`' order), then
-        any further columns; its rows as tuples of persistent instances (as `instances` makes them) followed by
-        a named tuple of those further columns (as `all` makes them). One statement for rows that are always read
-        together."""
+        any further columns; its rows as tuples of persistent instances (as `instances` makes them; None for a
+        model whose columns are all NULL, from an outer join) followed by a named tuple of those further columns (as
+        `all` makes them). One statement for rows that are always read together."""
         dialect, found, columns, _count = self._run(params)
         if not found:
             return []
@@ -275,7 +275,8 @@ class DriverStatement:
             extra = list(row[start:])
             for index, convert in converters:
                 extra[index] = convert(extra[index])
-            rows.append((*(build(session, row[first:last]) for build, first, last in builders), row_type._make(extra)))
+            rows.append((*(build(session, row[first:last]) if any(value is not None for value in row[first:last])
+                           else None for build, first, last in builders), row_type._make(extra)))
         return rows
 
     def _row_type(self, columns: Columns, dialect: Dialect) -> tuple[type, list[tuple[int, Callable]]]:

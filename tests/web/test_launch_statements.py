@@ -15,7 +15,7 @@ import requests
 from sqlalchemy import event
 
 from app.extensions import db
-from app.models import PlatformRegistration
+from app.models import LtiContext, LtiUser, PlatformRegistration
 from app.models.platforms import STATUS_PENDING
 from tests import factories
 from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, LinkSpec
@@ -156,3 +156,17 @@ def test_a_resource_another_server_disables_refuses_the_next_launch(app, platfor
     other_server.close()
     refused = browser.post("/lti/launch", data=form)
     assert refused.status_code == 404, refused.get_data(as_text=True)
+
+
+def test_a_returning_learners_launch_writes_what_changed(app, platform):
+    """Records a launch would leave unchanged are not written again; a changed title is."""
+    course = factories.make_course("HIS1", "History")
+    resource_uuid = factories.make_resource(course).uuid
+    for title in ("Biology 101", "Biology 101", "Biology 102"):
+        browser = app.test_client()
+        form = _launch_form(browser, platform, resource_uuid, context_title=title)
+        assert browser.post("/lti/launch", data=form).status_code == 302
+    contexts = db.session.execute(db.select(LtiContext)).scalars().all()
+    assert [context.title for context in contexts] == ["Biology 102"]
+    lti_user = db.session.execute(db.select(LtiUser)).scalar_one()
+    assert lti_user.subject == "learner-1" and lti_user.last_access_at is not None

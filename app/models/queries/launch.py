@@ -73,9 +73,9 @@ USER_LINK = DriverStatement(
     "VALUES (:lti_user, :link, :now, :now) ON CONFLICT (lti_user_id, resource_link_id) DO NOTHING",
     times=("now",))
 
-# A returning learner: the account bound to the identity, its enrolment through the resource (with the role it
-# carries), and what earlier launches recorded for this context, link and user, so that a launch writes only what
-# changed (app/services/launch/records.py). No row: the identity is not bound yet.
+# The account bound to the identity (NULL columns when it is not bound yet), its enrolment through the resource
+# (with the role it carries), and what earlier launches recorded for this context, link and user, so that a launch
+# writes only what changed (app/services/launch/records.py). Always one row.
 RETURNING = DriverStatement(
     f"SELECT {columns_of(User, 'u')}, e.id AS enrolment_id, e.time_end, r.id AS role_id, r.role, r.activity_id, "
     "lu.id AS lti_user_id, lu.deployment_id AS lti_user_deployment, lu.subject AS lti_user_subject, "
@@ -83,12 +83,13 @@ RETURNING = DriverStatement(
     "c.label AS context_label, l.id AS link_pk, l.published_resource_id AS link_resource, "
     "l.lti_context_id AS link_context, l.title AS link_title, l.ags_lineitems_url, l.ags_lineitem_url, "
     "l.ags_scopes, l.nrps_memberships_url, l.nrps_versions, ul.id AS user_link_id "
-    'FROM lti_identity i JOIN "user" u ON u.id = i.user_id '
+    "FROM (SELECT 1 AS one) AS launch "
+    "LEFT JOIN lti_identity i ON i.scope = :scope AND i.subject = :subject "
+    'LEFT JOIN "user" u ON u.id = i.user_id '
     "LEFT JOIN enrolment e ON e.published_resource_id = :resource AND e.user_id = u.id "
     "LEFT JOIN role_assignment r ON r.enrolment_id = e.id "
     "LEFT JOIN lti_user lu ON lu.published_resource_id = :resource AND lu.user_id = u.id "
     "LEFT JOIN lti_context c ON c.deployment_id = :deployment AND c.context_id = :context "
     "LEFT JOIN resource_link l ON l.deployment_id = :deployment AND l.resource_link_id = :link "
-    "LEFT JOIN lti_user_resource_link ul ON ul.lti_user_id = lu.id AND ul.resource_link_id = l.id "
-    "WHERE i.scope = :scope AND i.subject = :subject",
+    "LEFT JOIN lti_user_resource_link ul ON ul.lti_user_id = lu.id AND ul.resource_link_id = l.id",
     result_times=("time_end", "last_access_at"), result_json=("context_types", "ags_scopes", "nrps_versions"))

@@ -97,19 +97,19 @@ class Lti13Arrival:
     registration: Any  # the row `_checked_registration` read
     resource: Any
     instructor: bool
-    known: tuple[int, Any] | None = None  # the returning account's id, and what its earlier launches recorded
+    known: tuple[int | None, Any] | None = None  # the bound account's id (None: not bound) and the earlier records
 
     def returning_account(self) -> tuple[User, ResourceEnrolment | None] | None:
-        """One statement: the bound account, its enrolment and the records its earlier launches left."""
+        """One statement: the bound account, its enrolment, and the records earlier launches left (the context and
+        link ones whoever launched)."""
         launch = self.launch
-        found = _RETURNING.joined(
+        [(user, known)] = _RETURNING.joined(
             (User,), scope=provisioning.scope_of(launch), subject=launch.subject, resource=self.resource.id,
             deployment=launch.deployment_pk, context=launch.context["id"] if launch.context else None,
             link=launch.resource_link_id)
-        if not found:
+        self.known = (user.id if user else None, known)
+        if user is None:
             return None
-        user, known = found[0]
-        self.known = (user.id, known)
         enrolled = ResourceEnrolment(known.enrolment_id, known.time_end, known.role_id, known.role, known.activity_id)
         return user, enrolled if known.enrolment_id is not None else None
 
@@ -123,8 +123,14 @@ class Lti13Arrival:
         provisioning.refresh_profile(user, self.launch, self.registration)
 
     def record(self, user: User) -> None:
-        known = self.known[1] if self.known is not None and self.known[0] == user.id else None
-        launch_records.record_launch(self.launch, self.registration, self.resource.id, user.id, known)
+        launch_records.record_launch(self.launch, self.registration, self.resource.id, user.id, *self._known_for(user))
+
+    def _known_for(self, user: User) -> tuple[Any, bool]:
+        """The earlier records, and whether their user-specific part is this user's (an account created or found
+        by this launch had none)."""
+        if self.known is None:
+            return None, False
+        return self.known[1], self.known[0] == user.id
 
 
 def arrive(launch: LaunchData) -> Lti13Arrival:

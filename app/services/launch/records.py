@@ -49,15 +49,16 @@ def _same_link(known: Any, launch: LaunchData, resource_id: int, context_id: int
             nrps["context_memberships_url"], nrps["service_versions"]))
 
 
-def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_id: int,
-                  known: Any = None) -> int | None:
+def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_id: int, known: Any = None,
+                  known_user: bool = False) -> int | None:
     """Upsert the context, resource link and LTI user a launch leaves behind, in the caller's transaction; returns
     the resource link's id.
 
     `registration` is the launch's registration row (id, frame_origins, and when read: last_launch_at and its
-    deployment's last_seen_at as deployment_seen_at). `known`: what earlier launches recorded for this user, context
-    and link (a `RETURNING` row of app/models/queries/launch.py); a record that would not change is not written
-    again, and the LTI user's last access only when stale, like the other last-seen times."""
+    deployment's last_seen_at as deployment_seen_at). `known`: what earlier launches recorded for this context and
+    link, and (`known_user`) for this user (a `RETURNING` row of app/models/queries/launch.py); a record that would
+    not change is not written again, and the LTI user's last access only when stale, like the other last-seen
+    times."""
     now = utcnow()
     legacy_key = launch.lti1p1["oauth_consumer_key"] if launch.lti1p1 else None
     if legacy_key or _stale(getattr(registration, "deployment_seen_at", None), now):
@@ -90,13 +91,13 @@ def record_launch(launch: LaunchData, registration: Any, resource_id: int, user_
                 scopes=ags["scopes"] if ags else [], has_nrps=nrps is not None,
                 memberships=nrps["context_memberships_url"] if nrps else None,
                 versions=nrps["service_versions"] if nrps else [], now=now)
-    if known is not None and known.lti_user_id is not None and not _stale(known.last_access_at, now) and (
+    if known_user and known.lti_user_id is not None and not _stale(known.last_access_at, now) and (
             known.lti_user_deployment, known.lti_user_subject) == (launch.deployment_pk, launch.subject):
         lti_user_id = known.lti_user_id
     else:
         lti_user_id = _LTI_USER.scalar(user=user_id, resource=resource_id, deployment=launch.deployment_pk,
                                        subject=launch.subject, now=now)
-    if link_id is not None and not (known is not None and known.user_link_id is not None and
+    if link_id is not None and not (known_user and known.user_link_id is not None and
                                     (known.lti_user_id, known.link_pk) == (lti_user_id, link_id)):
         _USER_LINK.execute(lti_user=lti_user_id, link=link_id, now=now)
     return link_id
