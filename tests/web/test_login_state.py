@@ -22,22 +22,23 @@ from app.lti import login_state
 from app.models import LaunchLog, LtiStorageEntry
 from tests import factories
 from tests.e2e.lti_launcher import LaunchPlatform, LinkSpec
-from tests.e2e.platform_server import PlatformServer
 from tests.postgres import BOTH_DATABASES
+from tests.web.lti_platform import BASE, registered_platform
 
-BASE = "http://127.0.0.1:5000"
 _INPUT = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
 USED = "Please make sure you have cookies enabled in this browser"
 
 
 @pytest.fixture
 def lms(app) -> Iterator[LaunchPlatform]:
-    with PlatformServer() as server:
-        platform = LaunchPlatform(server, BASE)
-        factories.make_registration("Test LMS", issuer=server.issuer, client_id=server.client_id,
-                                    auth_request_url=platform.auth_url, jwks_url=platform.jwks_url)
-        db.session.commit()
+    with registered_platform() as platform:
         yield platform
+
+
+def _other_registration(lms: LaunchPlatform) -> None:
+    """A second registration of the same platform (Canvas Cloud's schools share one issuer)."""
+    factories.make_registration("Other", issuer=lms.issuer, client_id="other-client", auth_request_url=lms.auth_url,
+                                jwks_url=lms.jwks_url)
 
 
 def _login(client, lms: LaunchPlatform, *, client_id: str | None = None, target: str = "/lti/launch", **extra):
@@ -106,8 +107,7 @@ def test_the_state_is_used_once_whether_or_not_its_cookie_comes_back(client, lms
 
 
 def test_a_tampered_state_is_refused(client, lms):
-    factories.make_registration("Other", issuer=lms.issuer, client_id="other-client",
-                                auth_request_url=lms.auth_url, jwks_url=lms.jwks_url)
+    _other_registration(lms)
     form = _launch_form(client, lms, _resource())
     payload, timestamp, signature = form["state"][len(login_state.PREFIX):].split(".")
     values = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -131,8 +131,7 @@ def test_an_expired_state_is_refused(client, lms, monkeypatch):
 
 def test_a_state_issued_for_another_registration_is_refused(client, lms):
     """The state of a login for registration B (same issuer), posted with an id_token the platform signed for A."""
-    factories.make_registration("Other", issuer=lms.issuer, client_id="other-client",
-                                auth_request_url=lms.auth_url, jwks_url=lms.jwks_url)
+    _other_registration(lms)
     form = _launch_form(client, lms, _resource())
     other = parse_qs(urlsplit(_login(client, lms, client_id="other-client").headers["Location"]).query)["state"][0]
     assert login_state.read(other).client_id == "other-client"
