@@ -1,7 +1,8 @@
-"""Our adapters for pylti1p3's Flask classes: request parameters, cookies and the login-state record.
+"""Our adapters for pylti1p3's Flask classes: request parameters, cookies and the login state.
 
-The library's own session service writes state, nonce and the whole launch into the Flask cookie session; these
-keep one server-side row per login instead and leave the cookie session alone.
+The library's own session service writes state, nonce and the whole launch into the Flask cookie session; here
+the nonce and the login's parameters travel inside the signed state (app/lti/login_state.py) and the cookie session
+is left alone.
 """
 from __future__ import annotations
 
@@ -9,14 +10,9 @@ from typing import Any
 
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskRequest, FlaskSessionService
 
-from app.lti.storage import DbLaunchDataStorage
+from app.lti.login_state import STATE_LIFETIME
 
-STATE_LIFETIME = 600
 STATE_COOKIE_PREFIX = "lti1p3-"
-
-
-def state_key(state: str) -> str:
-    return f"state:{state}"
 
 
 class LaunchRequest(FlaskRequest):
@@ -53,22 +49,12 @@ def clear_state_cookie(response: Any, state: str, *, secure: bool, partitioned: 
                            samesite="None" if secure else "Lax", partitioned=secure and partitioned)
 
 
-class StateSessionService(FlaskSessionService):
-    """Keeps the nonce and the login's parameters together in one `state:…` row that the launch consumes."""
-
-    def __init__(self, request: LaunchRequest, storage: DbLaunchDataStorage) -> None:
-        super().__init__(request)
-        self.set_data_storage(storage)
-        self._nonce: str | None = None
-        self.saved_state: str | None = None
+class SignedStateSession(FlaskSessionService):
+    """The library hands its session service the nonce and the login's parameters to keep until the launch; they
+    are already inside the signed state, so this one keeps nothing (and never touches the cookie session)."""
 
     def save_nonce(self, nonce: str) -> None:
-        # The library saves the nonce just before the state parameters; both go into the state row.
-        self._nonce = nonce
+        pass
 
     def save_state_params(self, state: str, params: dict[str, object]) -> None:
-        self.data_storage.set_value(state_key(state), {**params, "nonce": self._nonce}, exp=STATE_LIFETIME)
-        self.saved_state = state
-
-    def get_state_params(self, state: str) -> dict[str, Any] | None:
-        return self.data_storage.get_value(state_key(state))
+        pass

@@ -1,8 +1,7 @@
-"""OIDC third-party initiated login on pylti1p3's FlaskOIDCLogin, with our registration lookup,
-target check, cookie probe and a single server-side state row."""
+"""OIDC third-party initiated login on pylti1p3's FlaskOIDCLogin, with our registration lookup, target check,
+cookie probe and a signed state (app/lti/login_state.py): a login that goes on to the platform writes nothing."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -12,10 +11,11 @@ from pylti1p3.contrib.flask import FlaskOIDCLogin
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.lti.adapters import LaunchRequest, StateCookieService, StateSessionService
+from app.lti import login_state
+from app.lti.adapters import LaunchRequest, SignedStateSession, StateCookieService
 from app.lti.errors import LtiError, launch_error
-from app.lti.platform_storage import StorageRequest, new_secret, platform_origin, storage_key, storage_target
-from app.lti.storage import DbLaunchDataStorage
+from app.lti.login_state import LoginState
+from app.lti.platform_storage import StorageRequest, platform_origin, storage_key, storage_target
 from app.lti.tool_config import DbToolConf, RegistrationRef, ToolRegistration, active_registrations
 from app.models import PlatformRegistration
 from app.models.platforms import STATUS_ACTIVE
@@ -33,6 +33,10 @@ NEW_WINDOW = "new_window"
 # Added to the login URL a cookie notice opens in a new window, so the launch log can tell that path apart.
 NEW_WINDOW_PARAM = "lti_new_window"
 MAX_PARAMETER = 4096  # characters in one login parameter (lti_message_hint may be a signed token)
+# What the login reads; a login repeated in a new window needs nothing else (and its URL, carried in the state of a
+# platform-storage login, stays bounded).
+LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id",
+                "deployment_id", "id")
 
 
 @dataclass
@@ -54,28 +58,28 @@ class LoginStart:
 
 class CourseportOIDCLogin(FlaskOIDCLogin):
     """pylti1p3's login with our parameter checks and registration lookup (by issuer and client ID, by the
-    login URL's id, or the issuer's only registration) and random values of at least 128 bits."""
+    login URL's id, or the issuer's only registration), and the signed state in place of the library's random one.
+    """
 
-    def __init__(self, params: LaunchRequest, storage: DbLaunchDataStorage, cookies: StateCookieService, *,
-                 base_url: str) -> None:
-        super().__init__(params, DbToolConf(), session_service=StateSessionService(params, storage),
-                         cookie_service=cookies, launch_data_storage=storage)
+    def __init__(self, params: LaunchRequest, cookies: StateCookieService, *, base_url: str) -> None:
+        super().__init__(params, DbToolConf(), session_service=SignedStateSession(params), cookie_service=cookies)
         self._base_url = base_url
         self._found: ToolRegistration | None = None
+        self._login: LoginState | None = None
         self.target = ""
 
-    @property
-    def issued_state(self) -> str:
-        """The `state` the redirect carries (known once `redirect()` ran)."""
-        state = self._session_service.saved_state
-        assert state is not None, "redirect() runs first"
-        return state
+    def carry(self, login: LoginState) -> None:
+        """What the state will hold; the nonce the redirect carries is the one inside it."""
+        self._login = login
 
     def _get_uuid(self) -> str:
-        return secrets.token_urlsafe(24)
+        # The library asks for the state's random part (and puts PREFIX before it) and then for the nonce.
+        assert self._login is not None, "carry() runs first"
+        return login_state.issue(self._login)
 
     def _generate_nonce(self) -> str:
-        return secrets.token_urlsafe(24)
+        assert self._login is not None, "carry() runs first"
+        return self._login.nonce
 
     def validate_oidc_login(self) -> ToolRegistration:
         if self._found is None:
@@ -157,8 +161,7 @@ def _login_url(base_url: str, params: Any, **extra: str) -> str:
 
 def _new_window_url(base_url: str, params: Any) -> str:
     """The login again, for a top-level window: there cookies are first-party, so no platform storage."""
-    items = [(key, value) for key, value in params.items(multi=True)
-             if key not in ("cookiecheck", "lti_storage_target", NEW_WINDOW_PARAM)]
+    items = [(key, value) for key, value in params.items(multi=True) if key in LOGIN_PARAMS]
     return f"{base_url}/lti/login?{urlencode(items + [(NEW_WINDOW_PARAM, '1')])}"
 
 
@@ -179,14 +182,13 @@ def start_login(base_url: str) -> LoginStart | Response:
     """Validate the login request and answer it: the probe redirect (a bare Response), the cookie notice
     (LoginStart without a response) or the redirect to the platform's authentication URL.
 
-    Raises LtiError for each refused login. Writes the state row; the caller commits.
+    Raises LtiError for each refused login. Writes nothing.
     """
     params = request.values
     secure = bool(current_app.config["SESSION_COOKIE_SECURE"])
-    storage = DbLaunchDataStorage()
     adapter = LaunchRequest(params, secure=secure)
     cookies = StateCookieService(adapter)
-    login = CourseportOIDCLogin(adapter, storage, cookies, base_url=base_url)
+    login = CourseportOIDCLogin(adapter, cookies, base_url=base_url)
     registration = login.validate_oidc_login()
     deployment_hint = params.get("lti_deployment_id") or params.get("deployment_id")
     cookie_method, proven = COOKIE, False
@@ -208,23 +210,14 @@ def start_login(base_url: str) -> LoginStart | Response:
     if params.get(NEW_WINDOW_PARAM) == "1" and cookie_method == COOKIE:
         cookie_method = NEW_WINDOW
     cookies.partitioned = cookie_method == PARTITIONED
-    secret = new_secret() if origin else None
-    login.pass_params_to_launch({
-        "registration_id": registration.model.id,
-        "client_id": registration.get_client_id(),
-        "target": login.target,
-        "deployment_hint": deployment_hint,
-        "cookie_method": cookie_method,
-        "storage_target": target if origin else None,
-        "storage_origin": origin,
-        "storage_secret": secret,
-        "relaunch_url": relaunch_url if origin else None,
-    })
+    state = LoginState(registration.model.id, registration.get_client_id() or "", login.target, cookie_method,
+                       *((target, origin, relaunch_url) if origin else ()))
+    login.carry(state)
     response = login.redirect(base_url + TARGET_PATHS[login.target])
     if not origin:
         return LoginStart(response, registration.model, cookie_method, deployment_hint)
-    assert target is not None and secret is not None
-    state = login.issued_state
+    assert target is not None
     return LoginStart(response, registration.model, STORAGE, deployment_hint, relaunch_url=relaunch_url,
-                      storage=StorageRequest(target, origin, storage_key(state), secret),
+                      storage=StorageRequest(target, origin, storage_key(state.nonce),
+                                             login_state.storage_secret(state.nonce)),
                       no_cookie=cookie_method == NO_COOKIES)

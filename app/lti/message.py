@@ -3,7 +3,8 @@
 The library checks in its own order, trusts the first `aud`, fetches keysets without caching headers, accepts
 whatever `alg` the JWK names, has no clock leeway and keeps the nonce in the cookie session. This subclass runs
 Our checks in a fixed order with our own messages: the state bound to the browser, `aud` arrays with `azp`, an
-algorithm allow-list, cached platform keys, leeway on token times, and a nonce consumed by a conditional DELETE.
+algorithm allow-list, cached platform keys, leeway on token times, and a nonce used up by an INSERT only one
+request can win.
 """
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from pylti1p3.exception import LtiException
 
 from app.lti import outbound, platform_keys
 from app.lti.legacy import migration_claim as lti1p1_migration
-from app.lti.adapters import LaunchRequest, StateSessionService, state_key
+from app.lti import login_state
+from app.lti.adapters import LaunchRequest, SignedStateSession
 from app.lti.errors import LtiError, launch_error
 from app.lti.identity import platform_scope
 from app.lti.launch_data import (
-    CONTEXT, DEEP_LINKING_REQUEST, DEEP_LINKING_SETTINGS, DEPLOYMENT_ID, LTI1P1, MESSAGE_TYPE, RESOURCE_LINK, ROLES,
-    TARGET_LINK_URI, VERSION, LaunchData,
+    CONTEXT, DEEP_LINKING_REQUEST, DEEP_LINKING_SETTINGS, DEPLOYMENT_ID, LTI1P1, MESSAGE_TYPE, RESOURCE_LINK,
+    RESOURCE_LINK_REQUEST, ROLES, TARGET_LINK_URI, VERSION, LaunchData,
 )
+from app.lti.login_state import LoginState
 from app.lti.platform_storage import SECRET_FIELD, StorageNeeded, StorageRequest, secret_matches, storage_key
 from app.lti.storage import DbLaunchDataStorage
 from app.lti.tool_config import DbToolConf, ToolDeployment, ToolRegistration
@@ -37,6 +40,8 @@ def _audiences(aud: Any) -> list[str]:
     return [item for item in aud if isinstance(item, str)] if isinstance(aud, list) else []
 
 
+# The endpoint a login sent the platform back to, by the message type that endpoint accepts.
+_TARGETS = {RESOURCE_LINK_REQUEST: "launch", DEEP_LINKING_REQUEST: "deeplink"}
 LATEST_TIME = 4102444800  # 2100-01-01: a later token time is garbage, and its clock skew no database integer
 
 
@@ -55,14 +60,13 @@ def _number(value: Any) -> float | None:
 class CourseportMessageLaunch(FlaskMessageLaunch):
     def __init__(self, params: LaunchRequest, storage: DbLaunchDataStorage, *, base_url: str, leeway: int,
                  message_type: str) -> None:
-        super().__init__(params, DbToolConf(), session_service=StateSessionService(params, storage),
-                         cookie_service=FlaskCookieService(params), launch_data_storage=storage,
-                         requests_session=outbound.session())
+        super().__init__(params, DbToolConf(), session_service=SignedStateSession(params),
+                         cookie_service=FlaskCookieService(params), requests_session=outbound.session())
         self._storage = storage
         self._base_url = base_url
         self._leeway = leeway
         self._expected_type = message_type
-        self._state: dict[str, Any] = {}
+        self._login: LoginState | None = None
         self._deployment: ToolDeployment | None = None
         self._registration = None  # the library only declares it; progress() reads it even when #1 fails
         self.state_consumed = False
@@ -94,24 +98,33 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             raise launch_error("no_id_token", base=self._base_url)
 
     def _check_state(self) -> None:
+        """#4: a state this site signed in the last 10 minutes, for this endpoint, and from this browser."""
         state = self._get_request_param("state") or ""
-        params = self._session_service.get_state_params(state) if state else None
-        if not params:
+        login = login_state.read(state) if state else None
+        if login is None or login.target != _TARGETS.get(self._expected_type):
             raise launch_error("state_unknown")
-        self._state = params
+        self._login = login
         cookie = self._cookie_service.get_cookie(state) or ""
         if hmac.compare_digest(cookie, state):
             return
-        # #4 through platform storage: the login kept a secret there; the launch page fetches it and posts again.
-        target, origin = params.get("storage_target"), params.get("storage_origin")
-        if target and origin:
-            sent = self._get_request_param(SECRET_FIELD)
-            if sent is None:
-                raise StorageNeeded(StorageRequest(target, origin, storage_key(state)), params.get("relaunch_url"))
-            if secret_matches(sent, params.get("storage_secret")):
-                self.bound_by_storage = True
-                return
+        # Through platform storage: the login kept a secret there; the launch page fetches it and posts again.
+        target, origin = login.storage_target, login.storage_origin
+        sent = self._get_request_param(SECRET_FIELD) if target and origin else None
+        if sent is not None and secret_matches(sent, login_state.storage_secret(login.nonce)):
+            self.bound_by_storage = True
+            return
+        # Not bound to this browser. A state posted again after its launch (which expired its cookie) is refused as
+        # used, as it is when it is still bound (validate_nonce).
+        if self._storage.get_value(login_state.used_nonce_key(login.nonce)) is not None:
+            raise launch_error("state_unknown")
+        if target and origin and sent is None:
+            raise StorageNeeded(StorageRequest(target, origin, storage_key(login.nonce)), login.relaunch_url)
         raise launch_error("state_cookie_missing")
+
+    @property
+    def login(self) -> LoginState:
+        assert self._login is not None, "_check_state() runs first"
+        return self._login
 
     def validate_jwt_format(self) -> "CourseportMessageLaunch":
         try:
@@ -126,11 +139,11 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         """#6: the token must come from the registration the login was for: same issuer, our client ID in aud."""
         body = self._jwt["body"]
         iss, audiences = body.get("iss"), _audiences(body.get("aud"))
-        client_id = self._state["client_id"]
+        client_id = self.login.client_id
         registration = None
         if isinstance(iss, str) and client_id in audiences:
             registration = self._tool_config.find_registration_by_params(iss, client_id)
-        if registration is None or registration.model.id != self._state["registration_id"]:
+        if registration is None or registration.model.id != self.login.registration_id:
             raise launch_error("launch_registration", iss=iss if isinstance(iss, str) else None,
                                client_id=", ".join(audiences) or None,
                                detail="The token's issuer and audience do not match the registration its login "
@@ -180,14 +193,16 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
                 raise launch_error("token_future", n=round(issued - now))
 
     def validate_nonce(self) -> "CourseportMessageLaunch":
-        """#12: the nonce the login issued, and the state row deleted by exactly this request."""
+        """#12: the nonce the login issued, used up by exactly this request: the one INSERT of it that wins. A
+        state posted again (a reload, a double submit, a replay) is refused as a used state."""
         nonce = self._jwt["body"].get("nonce")
         if not nonce or not isinstance(nonce, str):
             raise launch_error("nonce_missing")
-        if not hmac.compare_digest(nonce, self._state.get("nonce") or ""):
+        if not hmac.compare_digest(nonce, self.login.nonce):
             raise launch_error("nonce_invalid")
-        if not self._storage.consume(state_key(self._get_request_param("state"))):
-            raise launch_error("nonce_invalid")
+        # The row outlives the state (issued before now, valid for STATE_LIFETIME): no replay outlives the row.
+        if not self._storage.claim(login_state.used_nonce_key(nonce), exp=login_state.STATE_LIFETIME):
+            raise launch_error("state_unknown")
         self.state_consumed = True
         return self
 
@@ -273,8 +288,8 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         data = LaunchData.from_claims(
             self._jwt["body"], launch_id=secrets.token_urlsafe(24), registration_id=self.registration.model.id,
             deployment_pk=self._deployment.model.id, client_id=self.registration.get_client_id() or "",
-            cookie_method="storage" if self.bound_by_storage else self._state.get("cookie_method") or "cookie",
-            storage_target=self._state.get("storage_target"), clock_skew=self.clock_skew or 0)
+            cookie_method="storage" if self.bound_by_storage else self.login.cookie_method,
+            storage_target=self.login.storage_target, clock_skew=self.clock_skew or 0)
         data.identity_scope = platform_scope(self.registration.model.platform_key)
         data.lti1p1 = {"oauth_consumer_key": self._migration.consumer_key, "user_id": self._migration.user_id,
                        "scope": self._migration.scope} if self._migration else None
@@ -294,7 +309,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             "subject": str(body["sub"]) if isinstance(body.get("sub"), (str, int)) else None,
             "message_type": body.get(MESSAGE_TYPE) if isinstance(body.get(MESSAGE_TYPE), str) else None,
             "resource_link_id": str(link["id"]) if isinstance(link, dict) and link.get("id") else None,
-            "cookie_method": self._state.get("cookie_method"),
+            "cookie_method": self._login.cookie_method if self._login else None,
             "clock_skew": self.clock_skew,
             "state_consumed": self.state_consumed,
             "state": self._get_request_param("state"),

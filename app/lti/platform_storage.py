@@ -1,9 +1,10 @@
 """LTI platform storage: where a browser that keeps no cookie for us in the platform's frame keeps the login's
 secret instead.
 
-At login the page sends `lti.put_data` (key `lti_state_{state}`, value a random secret kept with the login
-state) to the frame the platform named in `lti_storage_target`; at launch, when the state cookie did not come
-back, a page asks for it again with `lti.get_data` and posts it with the id_token. The secret proves the launch
+At login the page sends `lti.put_data` (key `lti_state_{nonce}`, value a secret only the server can derive from
+the login's nonce: app/lti/login_state.py) to the frame the platform named in `lti_storage_target`; at launch,
+when the state cookie did not come back, a page asks for it again with `lti.get_data` and posts it with the
+id_token. The secret proves the launch
 POST comes from the browser that started the login, as the state cookie would. Messages go to, and are only
 accepted from, the origin of the registration's authentication URL.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import re
-import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 # anything else is ignored as if the platform had not asked for platform storage.
 _TARGET = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 SECRET_FIELD = "lti_storage_secret"
-SECRET_LENGTH = 32  # token_urlsafe(24)
+SECRET_LENGTH = 43  # an HMAC-SHA256, URL-safe base64
 # How long each page waits for the platform's answer before it falls back to a new window.
 ANSWER_TIMEOUT_MS = 2000
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -44,12 +44,9 @@ def platform_origin(auth_request_url: str | None) -> str | None:
     return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
 
 
-def storage_key(state: str) -> str:
-    return f"lti_state_{state}"
-
-
-def new_secret() -> str:
-    return secrets.token_urlsafe(24)
+def storage_key(nonce: str) -> str:
+    """Keyed by the nonce, not the (long) state: platforms bound what a tool may keep in their storage."""
+    return f"lti_state_{nonce}"
 
 
 def secret_matches(sent: str | None, kept: str | None) -> bool:

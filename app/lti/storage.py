@@ -1,8 +1,8 @@
-"""Server-side launch storage: login state, validated launches and new-window handoffs in LtiStorageEntry rows.
+"""Server-side launch storage: used login nonces, validated launches, new-window handoffs and frame sessions in
+LtiStorageEntry rows.
 
-It implements pylti1p3's LaunchDataStorage so the library's login and launch classes read and write through it,
-and adds `consume()`: a conditional DELETE that only one request can win, which is what makes a state (and so a
-nonce) or a handoff single-use across processes.
+It implements pylti1p3's LaunchDataStorage, and adds `claim()` and `consume()`: an INSERT and a conditional DELETE
+that only one request can win, which is what makes a login's nonce or a handoff single-use across processes.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from app.models.base import utcnow
-from app.models.queries.lti_storage import CONSUME as _CONSUME, GET as _GET, SET as _SET
+from app.models.queries.lti_storage import CLAIM as _CLAIM, CONSUME as _CONSUME, GET as _GET, SET as _SET
 
 DEFAULT_LIFETIME = 3600
 
@@ -35,6 +35,11 @@ class DbLaunchDataStorage(LaunchDataStorage[Any]):
 
     def check_value(self, key: str) -> bool:
         return self.get_value(key) is not None
+
+    def claim(self, key: str, exp: int) -> bool:
+        """Insert a key that must not exist yet; True only for the one request whose INSERT created it. The row
+        stays, expired or not, until the maintenance sweep removes expired rows."""
+        return _CLAIM.execute(key=key, expires_at=utcnow() + timedelta(seconds=exp)) == 1
 
     def consume(self, key: str) -> bool:
         """Delete an unexpired entry; True only for the one request whose DELETE removed it."""

@@ -87,7 +87,7 @@ class LtiUserResourceLink(TimestampMixin, db.Model):
 
 
 class LtiStorageEntry(db.Model):
-    """Server-side login state, validated launches and handoffs; consumed by a conditional DELETE."""
+    """Used login nonces, validated launches and handoffs; single use by an INSERT or a conditional DELETE."""
 
     __tablename__ = "lti_storage_entry"
 

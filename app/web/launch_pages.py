@@ -2,7 +2,7 @@
 the new-window handoff, and where a resource launch goes once its outcome is known.
 
 Every function here commits: each one ends the request's single transaction (a refusal commits its log row and
-the consumed login state; an accepted launch its row, account, enrolment and records together).
+the used login nonce; an accepted launch its row, account, enrolment and records together).
 """
 from __future__ import annotations
 

@@ -1,16 +1,15 @@
 """How particular LMSs differ from the plain LTI 1.3 flow, each driven over HTTP by the independent platform:
-Canvas Cloud's shared issuer, the deployment id at login, Brightspace's hourly keys and Blackboard's
-institution-wide deployment. (Self-hosted Canvas told apart by the login URL's id, dynamic registration without
-a registration_token and line item URLs with query strings are tested with their flows: test_launch_flows,
-test_dynreg and test_sync_grades.)"""
+Canvas Cloud's shared issuer, Brightspace's hourly keys and Blackboard's institution-wide deployment.
+(Self-hosted Canvas told apart by the login URL's id, dynamic registration without a registration_token and line
+item URLs with query strings are tested with their flows: test_launch_flows, test_dynreg and test_sync_grades; the
+deployment id a login names, under either name, in tests/web/test_launch_cookies.py.)"""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Deployment, LaunchLog, LtiContext, ResourceLink
-from app.services.launch.log import KIND_LAUNCH, KIND_LOGIN
+from app.services.launch.log import KIND_LAUNCH
 from tests import factories
 from tests.e2e.launch_world import World, world  # noqa: F401  (fixture)
 
@@ -42,17 +41,6 @@ def test_canvas_cloud_shared_issuer_each_client_id_launches_into_its_own_registr
     with world.context():
         links = dict(db.session.execute(select(ResourceLink.resource_link_id, ResourceLink.deployment_id)).all())
     assert links == {"link-a": deployments[world.registration_id], "link-b": deployments[other_id]}
-
-
-@pytest.mark.parametrize("parameter", ["lti_deployment_id", "deployment_id"])
-def test_the_login_reads_the_deployment_id_under_either_name(world, parameter):
-    """The LTI spec names it lti_deployment_id; Canvas sends deployment_id."""
-    browser = world.browser()
-    started = browser.start(world.platform, world.link(sub="dep-hint"),
-                            **{"lti_deployment_id": None, parameter: "deployment-1"})
-    assert started.login.status_code == 302
-    assert [row.deployment_id for row in _logs(world, KIND_LOGIN)] == ["deployment-1"]
-    assert browser.submit(started).launch.status_code == 302
 
 
 def test_brightspace_hourly_keys_without_alg_and_a_short_max_age_refetch_once_per_new_kid(world):

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.lti import login_state
 from app.models import LaunchLog, LtiStorageEntry
 from tests import factories
 from tests.conftest import make_app
@@ -59,10 +60,10 @@ def test_second_pass_uses_the_method_that_worked(https_app, kept, partitioned):
     cookie = _set_cookies(response)[f"lti1p3-{state}"]
     assert all(part in cookie for part in ("Secure", "HttpOnly", "SameSite=None", "Max-Age=600"))
     assert ("Partitioned" in cookie) is partitioned
+    assert login_state.read(state).cookie_method == ("partitioned" if partitioned else "cookie")
     db.session.expire_all()
-    stored = db.session.execute(select(LtiStorageEntry)).scalar_one()
-    assert stored.key == f"state:{state}"
-    assert stored.value["cookie_method"] == ("partitioned" if partitioned else "cookie")
+    assert db.session.execute(select(LtiStorageEntry)).scalars().all() == []
+    assert db.session.execute(select(LaunchLog)).scalars().all() == []
 
 
 def test_blocked_cookies_show_the_notice_and_store_no_state(https_app):
@@ -81,6 +82,13 @@ def test_blocked_cookies_show_the_notice_and_store_no_state(https_app):
     row = db.session.execute(select(LaunchLog)).scalar_one()
     assert (row.kind, row.outcome, row.check_code, row.cookie_method) == \
         ("LTI 1.3 login", "failure", "cookies_blocked", "none")
+
+
+@pytest.mark.parametrize("parameter", ["lti_deployment_id", "deployment_id"])
+def test_a_refused_login_logs_the_deployment_id_under_either_name(https_app, parameter):
+    """The LTI spec names it lti_deployment_id; Canvas sends deployment_id."""
+    assert _login(https_app.test_client(), cookiecheck="1", **{parameter: "deployment-1"}).status_code == 200
+    assert db.session.execute(select(LaunchLog.deployment_id)).scalar_one() == "deployment-1"
 
 
 def test_a_request_with_the_session_cookie_skips_the_probe(https_app):
@@ -104,33 +112,32 @@ def test_blocked_cookies_with_a_storage_target_keep_the_secret_with_the_platform
     config = _storage_config(page)
     state = parse_qs(urlsplit(config["next"]).query)["state"][0]
     assert config["next"].startswith("https://lms.example/auth?")
+    login = login_state.read(state)
     assert (config["target"], config["origin"], config["key"], config["fallback"]) == \
-        ("post_message_forwarding", "https://lms.example", f"lti_state_{state}", "notice")
+        ("post_message_forwarding", "https://lms.example", f"lti_state_{login.nonce}", "notice")
     text = page.get_data(as_text=True)
     assert "Open in a new window" in text and "lti_new_window=1" in text
     assert "https://lms.example" in page.headers["Content-Security-Policy"].split("frame-ancestors")[1]
+    assert (login.storage_target, login.storage_origin, login.cookie_method) == \
+        ("post_message_forwarding", "https://lms.example", "none")
+    assert login.relaunch_url.endswith("&lti_new_window=1") and "lti_storage_target" not in login.relaunch_url
+    # The secret the page keeps with the platform is not in the state the platform sees.
+    assert config["value"] == login_state.storage_secret(login.nonce) and config["value"] not in state
     db.session.expire_all()
-    stored = db.session.execute(select(LtiStorageEntry)).scalar_one()
-    assert stored.key == f"state:{state}"
-    assert (stored.value["storage_target"], stored.value["storage_origin"], stored.value["storage_secret"]) == \
-        ("post_message_forwarding", "https://lms.example", config["value"])
-    assert stored.value["cookie_method"] == "none"
-    row = db.session.execute(select(LaunchLog)).scalar_one()
-    assert (row.kind, row.outcome, row.cookie_method) == ("LTI 1.3 login", "success", "storage")
-    assert config["value"] not in (row.cause or "") + (row.fix or "")
+    assert db.session.execute(select(LtiStorageEntry)).scalars().all() == []
+    assert db.session.execute(select(LaunchLog)).scalars().all() == []
 
 
 def test_a_working_cookie_keeps_the_plain_redirect_even_with_a_storage_target(https_app):
     response = _login(https_app.test_client(), {"lti1p3-probe-partitioned": "1"}, cookiecheck="1",
                       lti_storage_target="_parent")
     assert response.status_code == 302 and response.headers["Location"].startswith("https://lms.example/auth?")
-    db.session.expire_all()
-    assert db.session.execute(select(LtiStorageEntry)).scalar_one().value["storage_target"] is None
+    state = parse_qs(urlsplit(response.headers["Location"]).query)["state"][0]
+    assert login_state.read(state).storage_target is None
 
 
-def test_the_new_window_login_is_logged_as_the_new_window_path(https_app):
+def test_the_new_window_login_carries_the_new_window_path_to_its_launch(https_app):
     response = _login(https_app.test_client(), {"lti1p3-probe": "1"}, cookiecheck="1", lti_new_window="1")
     assert response.status_code == 302
-    db.session.expire_all()
-    row = db.session.execute(select(LaunchLog)).scalar_one()
-    assert row.cookie_method == "new_window"
+    state = parse_qs(urlsplit(response.headers["Location"]).query)["state"][0]
+    assert login_state.read(state).cookie_method == "new_window"

@@ -15,18 +15,13 @@ from app.models.tools import PROVISION_PROMPT_EXISTING
 from app.services.platforms.settings import save_lti_settings
 from tests import factories
 from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, launch_in_test_client
-from tests.e2e.platform_server import PlatformServer
 from tests.helpers import CSRF_RE, login
-
-BASE = "http://127.0.0.1:5000"
+from tests.web.lti_platform import BASE, registered_platform
 
 
 @pytest.fixture
 def platform(app) -> Iterator[LaunchPlatform]:
-    with PlatformServer() as server:
-        launch_platform = LaunchPlatform(server, BASE)
-        factories.make_registration("Test LMS", issuer=server.issuer, client_id=server.client_id,
-                                    auth_request_url=launch_platform.auth_url, jwks_url=launch_platform.jwks_url)
+    with registered_platform() as launch_platform:
         yield launch_platform
 
 

@@ -2,8 +2,9 @@
 launch log.
 
 The protocol POSTs are cross-site and CSRF-exempt; state, nonce and the platform's signature protect them.
-Validation and `outcome.begin` write nothing before they can refuse except the consumed login state, so a
-refusal commits exactly that consumption with its launch-log row (and, when held, the pending deployment).
+A login that goes on to the platform writes nothing: its launch's log row records which path it took. Validation
+and `outcome.begin` write nothing before they can refuse except the used nonce, so a refusal commits exactly that
+with its launch-log row (and, when held, the pending deployment).
 """
 from __future__ import annotations
 
@@ -42,13 +43,11 @@ def login():
     if isinstance(started, Response):
         return started  # the cookie probe's first pass
     if started.cookies_blocked:
-        launch_log.login(launch_pages.attempt(), started, error=launch_error("cookies_blocked"))
+        launch_log.login_refused(launch_pages.attempt(), started, launch_error("cookies_blocked"))
         db.session.commit()
         launch_pages.framed_launch_page(lti_settings())
         return render_template("launch/cookie_notice.html", title="Cookies are blocked by your browser",
                                relaunch_url=started.relaunch_url)
-    launch_log.login(launch_pages.attempt(), started)
-    db.session.commit()
     if started.storage is not None:
         return launch_pages.storage_page(started.storage, lti_settings(), started.relaunch_url,
                                          login_response=started.response,

@@ -134,9 +134,10 @@ def record_failure(kind: str, error: LtiError, attempt: Attempt, launch: LaunchD
     return record(kind, outcome, attempt, error=error, registration=details.get("registration"), **known)
 
 
-def login(attempt: Attempt, started: LoginStart, *, error: LtiError | None = None) -> LoggedAttempt:
-    """The OIDC login step: refused only when the browser blocks the state cookie."""
-    return record(KIND_LOGIN, FAILED if error else SUCCESS, attempt, error=error, registration=started.registration,
+def login_refused(attempt: Attempt, started: LoginStart, error: LtiError) -> LoggedAttempt:
+    """An OIDC login refused once its registration was found (the browser blocks the state cookie). A login that
+    goes on to the platform leaves no row of its own: its launch's row records the cookie path it took."""
+    return record(KIND_LOGIN, FAILED, attempt, error=error, registration=started.registration,
                   deployment_id=started.deployment_hint, cookie_method=started.cookie_method)
 
 
