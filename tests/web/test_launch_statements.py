@@ -133,29 +133,21 @@ def test_a_repeat_view_of_the_landing_page_reads_three_times_and_writes_nothing(
 
 
 @SQLITE_ONLY
-def test_a_registration_another_server_deactivates_refuses_the_next_launch(app, platform):
+@pytest.mark.parametrize("change, status", [
+    ("UPDATE platform_registration SET status = 'pending'", 401),
+    ("UPDATE published_resource SET enabled = 0", 404),
+], ids=["registration deactivated", "resource disabled"])
+def test_a_change_another_server_makes_refuses_the_next_launch(app, platform, change, status):
     """The configuration a process keeps follows a change made by another application server: the database's own
     triggers raise the configuration version that every request reads."""
     course = factories.make_course("HIS1", "History")
     browser, form = _returning_launch(app, platform, factories.make_resource(course).uuid)
     other_server = sqlite3.connect(db.engine.url.database)
     with other_server:
-        other_server.execute("UPDATE platform_registration SET status = 'pending'")
+        other_server.execute(change)
     other_server.close()
     refused = browser.post("/lti/launch", data=form)
-    assert refused.status_code == 401, refused.get_data(as_text=True)
-
-
-@SQLITE_ONLY
-def test_a_resource_another_server_disables_refuses_the_next_launch(app, platform):
-    course = factories.make_course("HIS1", "History")
-    browser, form = _returning_launch(app, platform, factories.make_resource(course).uuid)
-    other_server = sqlite3.connect(db.engine.url.database)
-    with other_server:
-        other_server.execute("UPDATE published_resource SET enabled = 0")
-    other_server.close()
-    refused = browser.post("/lti/launch", data=form)
-    assert refused.status_code == 404, refused.get_data(as_text=True)
+    assert refused.status_code == status, refused.get_data(as_text=True)
 
 
 def test_a_returning_learners_launch_writes_what_changed(app, platform):
