@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, Request, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, session_json_serializer
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -38,6 +39,7 @@ FRAME_PARAM = "lti_frame"
 FRAME_LIFETIME = 3600  # idle time: each request stores the session again for this long
 _TOKEN_MAX = 64
 _BROWSER_KEY = "_frame_browser"
+_SERIALIZER = "courseport.session_serializer"
 
 
 def _key(token: str) -> str:
@@ -54,6 +56,15 @@ class FrameAwareSession(SecureCookieSession):
 
 class FrameSessionInterface(SecureCookieSessionInterface):
     session_class = FrameAwareSession
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask builds the cookie's serializer for every request, twice; building one tries the JSON serializer on
+        an empty dict. One per application and set of keys serves every request."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = app.extensions.get(_SERIALIZER)
+        if cached is None or cached[0] != keys:
+            cached = app.extensions[_SERIALIZER] = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
     def open_session(self, app: Flask, request: Request) -> FrameAwareSession | None:
         token = None

@@ -1,6 +1,8 @@
 """The one allowlist for teacher- and student-written HTML, applied on save and again on render."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 
 _TAGS = {
@@ -23,6 +25,12 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 _DROP_WITH_CONTENT = {"script", "style", "template", "iframe", "object", "noscript"}
 
 
+# Pages show the same few texts again and again (every view of an activity sanitises its description and content
+# on the way out), and the same text always gives the same result: the latest results are kept, for texts up to
+# this size (at most about 256 × 64 KB).
+CACHED_LENGTH = 65536
+
+
 def sanitise(html: str | None) -> str:
     """Keep headings, paragraphs, lists, links (rel="noopener"), images by URL, tables and emphasis.
 
@@ -30,5 +38,14 @@ def sanitise(html: str | None) -> str:
     """
     if not html:
         return ""
+    return _clean_kept(html) if len(html) <= CACHED_LENGTH else _clean(html)
+
+
+@lru_cache(maxsize=256)
+def _clean_kept(html: str) -> str:
+    return _clean(html)
+
+
+def _clean(html: str) -> str:
     return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_URL_SCHEMES, link_rel="noopener",
                      clean_content_tags=_DROP_WITH_CONTENT, strip_comments=True).strip()
