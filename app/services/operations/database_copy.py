@@ -2,7 +2,8 @@
 file to PostgreSQL.
 
 The target must be new: created, migrated to the same revision as this database (`db upgrade`), and empty but
-for signing keys of its own, which the copy replaces with this installation's (the ones platforms trust). Tables
+for signing keys of its own, which the copy replaces with this installation's (the ones platforms trust), and its
+configuration version row, which the copy replaces too. Tables
 are copied parent before child (foreign-key order) with their ids, in one transaction on the target that is
 committed only once every table's row count matches the source's, so a failed copy leaves the target as it was.
 PostgreSQL's id sequences are then moved past the copied ids, or the next insert would collide.
@@ -22,8 +23,9 @@ from app.services.errors import ServiceError
 from app.services.operations.schema import current_revision
 
 BATCH_ROWS = 1000
-# Rows a new database may have before anything is copied: signing keys created when it was set up.
-REPLACED_TABLES = ("tool_key",)
+# Rows a new database may have before anything is copied: signing keys and the configuration version row created
+# when it was set up.
+REPLACED_TABLES = ("tool_key", "config_version")
 EXAMPLE_URL = "postgresql+psycopg://courseport@127.0.0.1:5432/courseport"
 
 
