@@ -3,8 +3,9 @@ published resource it opens) while the database's configuration version (app/mod
 they were read under. The version is read once per transaction, by the first lookup that needs it; a change made
 anywhere, by any application server, raises it and so empties every process's copy at its next request.
 
-Values kept are plain rows (named tuples) or copied on the way out, never ORM instances. Writes this transaction
-makes through the ORM also drop the transaction's version, so it reads its own changes.
+Values kept are plain rows (named tuples) or copied on the way out, never ORM instances. A transaction that has
+written one of these tables (through the ORM or app/models/driver_sql.py) reads them itself, neither from the copy
+nor into it: its rows are not everyone's until it commits, and it may roll back.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.extensions import db
+from app.models.config_version import WATCHED_TABLES
+from app.models.driver_sql import note_written, written_tables
 from app.models.queries.settings import CONFIG_VERSION as _CONFIG_VERSION
 
 T = TypeVar("T")
@@ -36,6 +39,8 @@ def _version() -> int:
 
 def cached(kind: str, key: tuple, load: Callable[[], T]) -> T:
     """`load()`'s result for (kind, key), from this process's copy when the configuration has not changed since."""
+    if not written_tables(db.session()).isdisjoint(WATCHED_TABLES):
+        return load()
     version, engine = _version(), db.engine
     with _lock:
         copy = _copies.get(engine)
@@ -49,20 +54,24 @@ def cached(kind: str, key: tuple, load: Callable[[], T]) -> T:
     return value
 
 
-def _forget_version(session: Session, *_: Any) -> None:
-    session.info.pop(_VERSION, None)
-
-
-event.listen(Session, "after_flush", _forget_version)
-
-
 @event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
-        _forget_version(session)
+        session.info.pop(_VERSION, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed(session: Session, _context: Any) -> None:
+    """The session still lists what it has just written."""
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(type(instance), "__table__", None)
+        if table is not None:
+            note_written(session, table.name)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _forget_on_write(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        _forget_version(state.session)
+def _note_executed(state: ORMExecuteState) -> None:
+    """Bulk INSERT, UPDATE and DELETE through Session.execute write without a flush."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_insert or state.is_update or state.is_delete) and table is not None:
+        note_written(state.session, table.name)

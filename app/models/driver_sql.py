@@ -98,6 +98,22 @@ def _remember_connection(session: Session, transaction: Any, connection: Any) ->
 def _forget_connection(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_CONNECTION, None)
+        session.info.pop(_WRITTEN, None)
+
+
+_WRITTEN = "driver_sql.written"
+_WRITTEN_TABLE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
+def note_written(session: Session, table: str) -> None:
+    """Remember that this transaction wrote `table` (until it ends): see `written_tables`."""
+    session.info.setdefault(_WRITTEN, set()).add(table)
+
+
+def written_tables(session: Session) -> set[str]:
+    """The tables this transaction has written through these statements (and whatever else calls `note_written`),
+    for code that must not take this transaction's own, still uncommitted, rows for everyone's."""
+    return session.info.get(_WRITTEN, set())
 
 
 def _cursor_execute(sql: str, args: Any, *, many: bool = False, connection: Any = None) -> Any:
@@ -145,6 +161,8 @@ class DriverStatement:
         self.result_types: dict[str, TypeEngine] = {**{name: UTCDateTime() for name in result_times},
                                                     **{name: JSON() for name in result_json}}
         self.expanding = frozenset(expanding)
+        written = _WRITTEN_TABLE.match(sql)
+        self.written_table = written.group(1) if written else None
         self.parts = _PARAM.split(sql)  # text, name, text, name, …, text
         self.names = tuple(self.parts[1::2])
         self._prepared: dict[tuple[str, tuple[int, ...]], str] = {}
@@ -193,6 +211,8 @@ class DriverStatement:
     def _run(self, params: dict[str, Any]) -> tuple[Dialect, list[tuple], Columns, int]:
         """Bind, execute and fetch: the dialect, the rows, the result's columns and the row count."""
         connection, sql, args = self._bind(params)
+        if self.written_table is not None:
+            note_written(db.session(), self.written_table)
         cursor = _cursor_execute(sql, args, connection=connection)
         try:
             description = cursor.description  # psycopg builds it anew at each access
@@ -391,6 +411,7 @@ def insert_many(table: Table, rows: list[dict[str, Any]], *, shared: dict[str, A
     if not rows:
         return []
     dialect = _connection().dialect
+    note_written(db.session(), table.name)
     columns, values = _row_values(table, list(rows[0]), shared or {}, dialect)
     head = f'INSERT INTO {_quote(dialect, table.name)} ({", ".join(_quote(dialect, c) for c in columns)}) VALUES '
     tail = f" ON CONFLICT ({', '.join(ignore_conflicts_on)}) DO NOTHING" if ignore_conflicts_on else ""

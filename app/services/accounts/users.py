@@ -39,7 +39,10 @@ class LoginThrottled(ServiceError):
         self.minutes = minutes
 
 
+@lru_cache(maxsize=1024)
 def is_valid_email(email: str) -> bool:
+    """Every launch checks the platform's email claim, mostly the same few addresses again: the answers are kept
+    (the check looks at the address alone, never at DNS)."""
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
