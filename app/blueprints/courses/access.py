@@ -6,6 +6,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Activity, Course
 from app.models.queries.courses import ACTIVITY as _ACTIVITY, COURSE as _COURSE
+from app.services.courses import permissions
 
 
 def get_course(course_id: int) -> Course:
@@ -18,12 +19,15 @@ def get_course(course_id: int) -> Course:
 def viewed_activity(activity_id: int, viewer_id: int | None, activity_type: str | None = None) -> tuple[Activity, bool]:
     """The activity, or 404 — also when it is not of the type the URL only makes sense for — and whether the
     viewer has completed it. Its course is loaded with it (every activity page shows it; `activity.course` then
-    reads it from the session)."""
-    found = _ACTIVITY.joined((Activity, Course), id=activity_id, viewer=viewer_id)
+    reads it from the session), and the viewer's roles in the course for the permission checks."""
+    found = _ACTIVITY.joined((Activity, Course), id=activity_id, user=viewer_id, now=permissions.roles_now())
     if not found or (activity_type is not None and found[0][0].type != activity_type):
         abort(404)
     activity, course, viewer = found[0]
     set_committed_value(activity, "course", course)
+    if viewer_id is not None:
+        permissions.remember_roles(viewer_id, course.id, [
+            permissions.RoleRow(row.role_activity_id, row.role) for _a, _c, row in found if row.role is not None])
     return activity, bool(viewer.completed)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, event, or_
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -34,6 +34,22 @@ def _roles_in_course(user_id: int, course_id: int) -> list[Any]:
         cached = _ROLES.all(user=user_id, course=course_id, now=utcnow())
         db.session.info.setdefault(_CACHE_KEY, {})[key] = cached
     return cached
+
+
+def roles_now() -> datetime:
+    """The time a role's enrolment window is judged at, for a page that reads the roles with its own rows."""
+    return utcnow()
+
+
+class RoleRow(NamedTuple):
+    activity_id: int | None
+    role: str
+
+
+def remember_roles(user_id: int, course_id: int, roles: list[RoleRow]) -> None:
+    """Every role the user holds in the course, as a page read them with its own rows (the rule of `_ROLES`): the
+    checks that follow use them like `_roles_in_course`'s own."""
+    db.session.info.setdefault(_CACHE_KEY, {})[(user_id, course_id)] = roles
 
 
 def lasting(statement: Select, now: datetime) -> Select:
