@@ -1,5 +1,5 @@
 """Grade and member sync: the per-score writes of a grade sync, and the reads a member sync's plan makes per page
-or per chunk of members (its bulk inserts go through driver_sql.insert_many)."""
+or per chunk of members (its bulk inserts go through driver_bulk.insert_many)."""
 from __future__ import annotations
 
 from app.models.driver_sql import DriverStatement

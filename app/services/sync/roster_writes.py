@@ -13,7 +13,8 @@ from app.models import (
     AUTH_LTI, Enrolment, LtiIdentity, LtiUser, LtiUserResourceLink, PublishedResource, RoleAssignment, User,
 )
 from app.models.base import utcnow
-from app.models.driver_sql import IN_CHUNK, DriverStatement, insert_many
+from app.models.driver_bulk import insert_many
+from app.models.driver_sql import IN_CHUNK, DriverStatement
 from app.models.queries.sync import (
     BOUND_IDS as _BOUND_IDS, ENROLMENTS as _ENROLMENTS, LINKED as _LINKED, LTI_USERS as _LTI_USERS, ROLES as _ROLES,
     TAKEN_USERNAMES as _TAKEN_USERNAMES,
@@ -32,7 +33,7 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def _insert(table: Any, rows: list[dict[str, Any]], now: datetime, **shared: Any) -> None:
-    """Many rows in one executemany on the driver (app/models/driver_sql.py); `shared` values (and
+    """Many rows in one executemany on the driver (app/models/driver_bulk.py); `shared` values (and
     created_at/updated_at) are the same in every row and converted once."""
     insert_many(table, rows, shared={"created_at": now, "updated_at": now, **shared})
 
