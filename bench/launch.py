@@ -264,9 +264,9 @@ def report(tools: list[Tool], runs: dict[str, Run]) -> None:
     print(f"\nEarlier baseline (CPU ms per launch): Courseport {BASELINE[COURSEPORT]} ms, bare pylti1p3 "
           f"{BASELINE[BARE]} ms ({BASELINE[COURSEPORT] / BASELINE[BARE]:.1f}×), django-lti {BASELINE[DJANGO]} ms "
           f"({BASELINE[COURSEPORT] / BASELINE[DJANGO]:.2f}×)")
-    print(f"Targets: CPU per launch ≤ {TARGET_BARE:.2f}× the bare tool's and ≤ {TARGET_DJANGO:.2f}× django-lti's, "
-          f"no failure; a returning learner's launch POST ≤ {TARGET_POST_STATEMENTS} statements and one commit; a "
-          f"repeat view of the landing page ≤ {TARGET_REPEAT_STATEMENTS} statements and no write")
+    print(f"Targets: CPU per launch ≤ {TARGET_BARE:.2f}× the bare tool's and ≤ {TARGET_DJANGO:.2f}× "
+          f"django-lti's, no failure; a returning learner's launch POST ≤ {TARGET_POST_STATEMENTS} statements and "
+          f"one commit; a repeat view of the landing page ≤ {TARGET_REPEAT_STATEMENTS} statements and no write")
     if FLOOR in cpu and FLASK_FLOOR in cpu:
         print(f"Floors (tools that do no work): CPU per launch {cpu[FLOOR]:.2f} ms plain WSGI, "
               f"{cpu[FLASK_FLOOR]:.2f} ms through Flask with a session cookie")

@@ -19,8 +19,8 @@ from app.models.tools import PublishedResource, published_resource_registration
 
 __all__ = [
     "AUTH_LTI", "AUTH_MANUAL", "AccessToken", "Activity", "ActivityCompletion", "AssignmentSubmission",
-    "ConfigVersion", "Course", "Deployment", "Enrolment", "Grade", "GradeSyncLog", "LaunchLog", "LoginAttempt", "Lti11Consumer",
-    "Lti11Nonce", "LtiContext", "LtiIdentity", "LtiStorageEntry", "LtiUser", "LtiUserResourceLink",
+    "ConfigVersion", "Course", "Deployment", "Enrolment", "Grade", "GradeSyncLog", "LaunchLog", "LoginAttempt",
+    "Lti11Consumer", "Lti11Nonce", "LtiContext", "LtiIdentity", "LtiStorageEntry", "LtiUser", "LtiUserResourceLink",
     "PlatformKeyset", "PlatformRegistration", "PublishedResource", "QuizAttempt", "QuizChoice", "QuizQuestion",
     "RegistrationToken", "ResourceLink", "RoleAssignment", "ScheduledRun", "SiteSetting", "SyncJob", "ToolKey",
     "User", "published_resource_registration",
