@@ -41,7 +41,7 @@ def _caller() -> str:
         if path.startswith(_APP_PREFIX) and not path.startswith(_PLUMBING):
             return f"{path[len(_ROOT):]}:{frame.f_lineno} in {frame.f_code.co_name}"
         frame = frame.f_back
-    return "outside the application (a test)"
+    return "a test"
 
 
 @event.listens_for(Session, "after_begin")
@@ -64,7 +64,7 @@ def _held(session: Any) -> str | None:
     if begun is None:
         return "unflushed changes"
     kind = "a transaction with writes" if transactions.has_written(session) else "a read-only transaction"
-    return f"{kind} begun at {begun}"
+    return f"{kind} begun in {begun}"
 
 
 def check_no_transaction(method: str, url: str) -> None:

@@ -79,6 +79,6 @@ def test_the_failure_names_the_request_its_sender_and_where_the_transaction_bega
     with pytest.raises(TransactionAcrossHttp) as failure:
         check_no_transaction("POST", "https://lms.example/token")
     message = str(failure.value)
-    assert message.startswith("POST https://lms.example/token (sent from outside the application (a test))")
-    assert "a transaction with writes begun at app/lti/service_token.py:" in message
+    assert message.startswith("POST https://lms.example/token (sent from a test)")
+    assert "a transaction with writes begun in app/lti/service_token.py:" in message
     assert "in forget_tokens" in message
