@@ -23,7 +23,7 @@ from app.models import Deployment, PlatformRegistration, PublishedResource, Reso
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
 from app.models.transactions import end_reads
 from app.models.tools import TARGET_ACTIVITY
-from app.services.launch import provisioning
+from app.services.accounts.profile import PROFILE_FIELDS
 from app.services.platforms.settings import lti_setting
 from app.services.sync.grades import service_timeout
 from app.services.sync.member_profiles import EmailCheck
@@ -66,7 +66,7 @@ class MemberSync:
             mode=r.member_sync_mode, role_instructor=r.role_instructor, role_learner=r.role_learner,
             provisioning_instructor=r.provisioning_mode_instructor, provisioning_learner=r.provisioning_mode_learner,
             enrol_period=r.enrol_period, enrol_start=r.enrol_start, enrol_end=r.enrol_end,
-            max_enrolled=r.max_enrolled, defaults={name: getattr(r, name) for name in provisioning.PROFILE_DEFAULTS})
+            max_enrolled=r.max_enrolled, defaults={name: getattr(r, name) for name in PROFILE_FIELDS})
         self.creation_allowed = bool(lti_setting("allow_account_creation"))
         self.usable = r.enabled and not r.is_legacy and r.member_sync and not r.activity_deleted
 

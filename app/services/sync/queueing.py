@@ -57,7 +57,7 @@ def queue_grade_pushes(resource_id: int | None = None, *, everything: bool = Fal
                 specs.append(JobSpec(GRADE_PUSH, grade_push_key(row.lti_user_id, row.resource_link_id),
                                      {"lti_user_id": row.lti_user_id, "resource_link_id": row.resource_link_id},
                                      resource.id, row.user_id))
-    return enqueue_many(specs, advance=everything)
+    return enqueue_many(specs, advance=everything, unless_running=not everything)
 
 
 def queue_member_syncs(resource_id: int | None = None) -> int:
