@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import ssl
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 
 def tls_context(folder: Path) -> ssl.SSLContext:
@@ -36,12 +37,25 @@ def tls_context(folder: Path) -> ssl.SSLContext:
     return context
 
 
+def _cookies_blocked_context(browser: Any, origin: str, profile: Path, **options: Any) -> Any:
+    """A browser whose own profile blocks every cookie of `origin` (the user's "not allowed to use cookies" site
+    setting): Chromium then neither stores nor sends one, partitioned or not, in a frame or on top."""
+    (profile / "Default").mkdir(parents=True)
+    blocked = {"profile": {"content_settings": {"exceptions": {"cookies": {f"{origin},*": {"setting": 2}}}}}}
+    (profile / "Default" / "Preferences").write_text(json.dumps(blocked))
+    return browser.browser_type.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                          args=CHROMIUM_ARGS, **options)
+
+
 @contextmanager
-def lms_frame_page(browser: Any, lms: Any, *, width: int,
-                   prepare: Callable[[Any], None] | None = None) -> Iterator[tuple[Any, Any]]:
+def lms_frame_page(browser: Any, lms: Any, *, width: int, prepare: Callable[[Any], None] | None = None,
+                   block_cookies_of: tuple[str, Path] | None = None) -> Iterator[tuple[Any, Any]]:
     """A fresh browser context (the test certificate accepted) and page for `lms`; `prepare(context)` runs first
-    (routes, for instance). Everything is closed afterwards, `lms` too."""
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": 900})
+    (routes, for instance). `block_cookies_of=(origin, profile folder)` gives a browser of its own whose profile
+    blocks that origin's cookies. Everything is closed afterwards, `lms` too."""
+    options = {"ignore_https_errors": True, "viewport": {"width": width, "height": 900}}
+    context = _cookies_blocked_context(browser, *block_cookies_of, **options) if block_cookies_of \
+        else browser.new_context(**options)
     try:
         if prepare is not None:
             prepare(context)
