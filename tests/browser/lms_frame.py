@@ -15,7 +15,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from app.extensions import db
+from tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, make_app
+from tests.e2e.lti_launcher import LaunchPlatform
+from tests.e2e.platform_server import PlatformServer
+from tests.helpers import LiveServer, free_port
 
 
 def tls_context(folder: Path) -> ssl.SSLContext:
@@ -45,6 +49,25 @@ def _cookies_blocked_context(browser: Any, origin: str, profile: Path, **options
     (profile / "Default" / "Preferences").write_text(json.dumps(blocked))
     return browser.browser_type.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
                                                           args=CHROMIUM_ARGS, **options)
+
+
+class FramingLms:
+    """Courseport on 127.0.0.1 (https unless told otherwise) and a test platform whose pages are on localhost, so
+    the frame is cross-site; subclasses add the course pages."""
+
+    def __init__(self, tmp_path: Path, scheme: str = "https") -> None:
+        port = free_port()
+        self.app = make_app(tmp_path, COURSEPORT_BASE_URL=f"{scheme}://127.0.0.1:{port}")
+        self.tool = LiveServer(self.app, port, tls_context(tmp_path) if scheme == "https" else None).start()
+        self.server = PlatformServer().start()
+        self.platform = LaunchPlatform(self.server, self.tool.url)
+        self.pages = f"http://localhost:{self.server.port}"
+
+    def close(self) -> None:
+        self.server.stop()
+        self.tool.stop()
+        with self.app.app_context():
+            db.engine.dispose()
 
 
 @contextmanager

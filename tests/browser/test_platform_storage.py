@@ -22,12 +22,9 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.models import LaunchLog, LtiStorageEntry
 from tests import factories
-from tests.browser.lms_frame import lms_frame_page, shot, tls_context
+from tests.browser.lms_frame import FramingLms, lms_frame_page, shot
 from tests.browser.test_layout_a11y import AXE, axe_problems
-from tests.conftest import make_app
-from tests.e2e.lti_launcher import LaunchPlatform, LinkSpec
-from tests.e2e.platform_server import PlatformServer
-from tests.helpers import LiveServer, free_port
+from tests.e2e.lti_launcher import LinkSpec
 
 pytestmark = pytest.mark.browser
 
@@ -91,16 +88,11 @@ window.addEventListener("message", function (event) {
 </script></body></html>"""
 
 
-class CookielessLms:
+class CookielessLms(FramingLms):
     """Courseport over HTTPS on 127.0.0.1, and an LMS whose pages are on localhost."""
 
     def __init__(self, tmp_path: Path, *, answer: bool = True, impostor: bool = False) -> None:
-        port = free_port()
-        self.app = make_app(tmp_path, COURSEPORT_BASE_URL=f"https://127.0.0.1:{port}")
-        self.tool = LiveServer(self.app, port, tls_context(tmp_path)).start()
-        self.server = PlatformServer().start()
-        self.platform = LaunchPlatform(self.server, self.tool.url)
-        self.pages = f"http://localhost:{self.server.port}"
+        super().__init__(tmp_path)
         flags = {"answer": "true" if answer else "false", "impostor": "true" if impostor else "false"}
         self.server.handlers["/forwarding"] = lambda request: Response(_FORWARDING_PAGE.format(**flags),
                                                                        mimetype="text/html")
@@ -137,12 +129,6 @@ class CookielessLms:
         with self.app.app_context():
             keys = db.session.execute(select(LtiStorageEntry.key)).scalars()
             return {key.split(":", 1)[1] for key in keys if key.startswith("frame:")}
-
-    def close(self) -> None:
-        self.server.stop()
-        self.tool.stop()
-        with self.app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture
