@@ -76,8 +76,10 @@ def _register_cli(app: Flask) -> None:
 
 def _register_request_hooks(app: Flask) -> None:
     from app import errors, security, templating
+    from app.web import frame_session
 
     security.init_app(app)
+    frame_session.init_app(app)
     errors.register_errorhandlers(app)
     templating.init_app(app)
 

@@ -22,7 +22,8 @@ _SECRET_PATHS = re.compile(r"(/lti/v1/cartridge/[^/?#\s]+/)[^/?#\s.]+|(/lti/v2/r
                            r"|(/lti/continue/)[^/?#\s]+")
 # Query parameters whose values are secrets or replayable hints.
 SECRET_PARAMETERS = frozenset({"token", "registration_token", "lti_message_hint", "login_hint", "id_token",
-                               "state", "client_assertion", "access_token", "jwt", "oauth_signature"})
+                               "state", "client_assertion", "access_token", "jwt", "oauth_signature",
+                               "lti_frame", "lti_storage_secret"})
 
 
 def _path(path: str) -> str:

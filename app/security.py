@@ -102,7 +102,7 @@ def _security_headers(response: Response) -> Response:
     if "frame_ancestors" not in g:
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")  # pages may be stricter
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response

@@ -60,6 +60,7 @@ class StateSessionService(FlaskSessionService):
         super().__init__(request)
         self.set_data_storage(storage)
         self._nonce: str | None = None
+        self.saved_state: str | None = None
 
     def save_nonce(self, nonce: str) -> None:
         # The library saves the nonce just before the state parameters; both go into the state row.
@@ -67,6 +68,7 @@ class StateSessionService(FlaskSessionService):
 
     def save_state_params(self, state: str, params: dict[str, object]) -> None:
         self.data_storage.set_value(state_key(state), {**params, "nonce": self._nonce}, exp=STATE_LIFETIME)
+        self.saved_state = state
 
     def get_state_params(self, state: str) -> dict[str, Any] | None:
         return self.data_storage.get_value(state_key(state))

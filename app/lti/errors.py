@@ -251,6 +251,11 @@ REASONS: dict[str, _Reason] = {
     "bad_launch": _Reason(400, "bad_launch", BAD_LAUNCH_MESSAGE,
                           "The launch id is unknown, expired, already used or belongs to another browser.",
                           "Launch again from the course."),
+    "frame_session_ended": _Reason(401, "frame_session_ended",
+                                   "This page has expired. Please launch the tool again from your course.",
+                                   "A page inside the platform's frame named a spent or expired frame session "
+                                   "token (the browser keeps no cookie there; back and reload end the session).",
+                                   "Launch the tool again from the course."),
     # Content selection: the response was already sent, or the launch is gone
     "deep_link_launch_missing": _Reason(400, "bad_launch", "Bad launch. Deep linking launch data could not be found",
                                         "The deep linking launch id is unknown, expired, already answered or belongs "

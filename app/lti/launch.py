@@ -62,7 +62,7 @@ def enter_launched_session(user: User, embed_scope: dict[str, int] | None, frame
 def forget_state_cookie(response: Response, launch: LaunchData) -> None:
     """The login's state cookie has done its job once the launch POST validated."""
     state = request.form.get("state")
-    if state:
+    if state and launch.cookie_method != "storage":  # no cookie was set: nothing to expire
         clear_state_cookie(response, state, secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
                            partitioned=launch.cookie_method == "partitioned")
 

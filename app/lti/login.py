@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from app.extensions import db
 from app.lti.adapters import LaunchRequest, StateCookieService, StateSessionService
 from app.lti.errors import LtiError, launch_error
+from app.lti.platform_storage import StorageRequest, new_secret, platform_origin, storage_key, storage_target
 from app.lti.storage import DbLaunchDataStorage
 from app.lti.tool_config import DbToolConf, RegistrationRef, ToolRegistration, active_registrations
 from app.models import PlatformRegistration
@@ -27,6 +28,10 @@ PROBE_SECONDS = 30
 COOKIE = "cookie"
 PARTITIONED = "partitioned"
 NO_COOKIES = "none"
+STORAGE = "storage"
+NEW_WINDOW = "new_window"
+# Added to the login URL a cookie notice opens in a new window, so the launch log can tell that path apart.
+NEW_WINDOW_PARAM = "lti_new_window"
 MAX_PARAMETER = 4096  # characters in one login parameter (lti_message_hint may be a signed token)
 
 
@@ -38,7 +43,9 @@ class LoginStart:
     registration: RegistrationRef
     cookie_method: str | None
     deployment_hint: str | None
-    relaunch_url: str | None = None  # set when cookies are blocked: the same login, for a new window
+    relaunch_url: str | None = None  # the same login, for a new window (cookies blocked, or storage may fail)
+    storage: StorageRequest | None = None  # set when the login's secret goes to the platform's storage first
+    no_cookie: bool = False  # the probe found no cookie working: without the platform's answer, a new window
 
     @property
     def cookies_blocked(self) -> bool:
@@ -56,6 +63,13 @@ class CourseportOIDCLogin(FlaskOIDCLogin):
         self._base_url = base_url
         self._found: ToolRegistration | None = None
         self.target = ""
+
+    @property
+    def issued_state(self) -> str:
+        """The `state` the redirect carries (known once `redirect()` ran)."""
+        state = self._session_service.saved_state
+        assert state is not None, "redirect() runs first"
+        return state
 
     def _get_uuid(self) -> str:
         return secrets.token_urlsafe(24)
@@ -141,6 +155,13 @@ def _login_url(base_url: str, params: Any, **extra: str) -> str:
     return f"{base_url}/lti/login?{urlencode(items + list(extra.items()))}"
 
 
+def _new_window_url(base_url: str, params: Any) -> str:
+    """The login again, for a top-level window: there cookies are first-party, so no platform storage."""
+    items = [(key, value) for key, value in params.items(multi=True)
+             if key not in ("cookiecheck", "lti_storage_target", NEW_WINDOW_PARAM)]
+    return f"{base_url}/lti/login?{urlencode(items + [(NEW_WINDOW_PARAM, '1')])}"
+
+
 def _probe(base_url: str, params: Any) -> Response | str:
     """Set two test cookies and come back, then see which one the browser kept."""
     if not params.get("cookiecheck"):
@@ -168,24 +189,42 @@ def start_login(base_url: str) -> LoginStart | Response:
     login = CourseportOIDCLogin(adapter, storage, cookies, base_url=base_url)
     registration = login.validate_oidc_login()
     deployment_hint = params.get("lti_deployment_id") or params.get("deployment_id")
-    cookie_method = COOKIE
+    cookie_method, proven = COOKIE, False
     if secure and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
         probed = _probe(base_url, params)
         if isinstance(probed, Response):
             return probed
-        cookie_method = probed
-    if cookie_method == NO_COOKIES:
-        return LoginStart(None, registration.model, cookie_method, deployment_hint,
-                          relaunch_url=_login_url(base_url, params))
+        cookie_method, proven = probed, probed != NO_COOKIES
+    elif secure:
+        proven = True  # the browser sent our session cookie: cookies work here
+    # Platform storage only where a cookie is not known to work: over HTTPS the probe found none, on a plain
+    # http host it was not probed. A browser whose cookie works keeps the plain redirect (no extra page).
+    target = storage_target(params.get("lti_storage_target")) if not proven else None
+    origin = platform_origin(registration.model.auth_request_url) if target else None
+    # Only the fallbacks (the cookie notice, a platform that does not answer) need the login for a new window.
+    relaunch_url = _new_window_url(base_url, params) if origin or cookie_method == NO_COOKIES else None
+    if cookie_method == NO_COOKIES and not origin:
+        return LoginStart(None, registration.model, cookie_method, deployment_hint, relaunch_url=relaunch_url)
+    if params.get(NEW_WINDOW_PARAM) == "1" and cookie_method == COOKIE:
+        cookie_method = NEW_WINDOW
     cookies.partitioned = cookie_method == PARTITIONED
+    secret = new_secret() if origin else None
     login.pass_params_to_launch({
         "registration_id": registration.model.id,
         "client_id": registration.get_client_id(),
         "target": login.target,
         "deployment_hint": deployment_hint,
         "cookie_method": cookie_method,
-        "storage_target": params.get("lti_storage_target"),
-        "storage_secret": secrets.token_urlsafe(24),
+        "storage_target": target if origin else None,
+        "storage_origin": origin,
+        "storage_secret": secret,
+        "relaunch_url": relaunch_url if origin else None,
     })
     response = login.redirect(base_url + TARGET_PATHS[login.target])
-    return LoginStart(response, registration.model, cookie_method, deployment_hint)
+    if not origin:
+        return LoginStart(response, registration.model, cookie_method, deployment_hint)
+    assert target is not None and secret is not None
+    state = login.issued_state
+    return LoginStart(response, registration.model, STORAGE, deployment_hint, relaunch_url=relaunch_url,
+                      storage=StorageRequest(target, origin, storage_key(state), secret),
+                      no_cookie=cookie_method == NO_COOKIES)

@@ -26,6 +26,7 @@ from app.lti.launch_data import (
     CONTEXT, DEEP_LINKING_REQUEST, DEEP_LINKING_SETTINGS, DEPLOYMENT_ID, LTI1P1, MESSAGE_TYPE, RESOURCE_LINK, ROLES,
     TARGET_LINK_URI, VERSION, LaunchData,
 )
+from app.lti.platform_storage import SECRET_FIELD, StorageNeeded, StorageRequest, secret_matches, storage_key
 from app.lti.storage import DbLaunchDataStorage
 from app.lti.tool_config import DbToolConf, ToolDeployment, ToolRegistration
 
@@ -67,6 +68,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         self.state_consumed = False
         self.clock_skew: int | None = None
         self._migration: lti1p1_migration.MigrationClaim | None = None
+        self.bound_by_storage = False
 
     # The checks, in order -------------------------------------------------------------------------
     def validate(self) -> "CourseportMessageLaunch":
@@ -98,8 +100,18 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             raise launch_error("state_unknown")
         self._state = params
         cookie = self._cookie_service.get_cookie(state) or ""
-        if not hmac.compare_digest(cookie, state):
-            raise launch_error("state_cookie_missing")
+        if hmac.compare_digest(cookie, state):
+            return
+        # #4 through platform storage: the login kept a secret there; the launch page fetches it and posts again.
+        target, origin = params.get("storage_target"), params.get("storage_origin")
+        if target and origin:
+            sent = self._get_request_param(SECRET_FIELD)
+            if sent is None:
+                raise StorageNeeded(StorageRequest(target, origin, storage_key(state)), params.get("relaunch_url"))
+            if secret_matches(sent, params.get("storage_secret")):
+                self.bound_by_storage = True
+                return
+        raise launch_error("state_cookie_missing")
 
     def validate_jwt_format(self) -> "CourseportMessageLaunch":
         try:
@@ -261,7 +273,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
         data = LaunchData.from_claims(
             self._jwt["body"], launch_id=secrets.token_urlsafe(24), registration_id=self.registration.model.id,
             deployment_pk=self._deployment.model.id, client_id=self.registration.get_client_id() or "",
-            cookie_method=self._state.get("cookie_method") or "cookie",
+            cookie_method="storage" if self.bound_by_storage else self._state.get("cookie_method") or "cookie",
             storage_target=self._state.get("storage_target"), clock_skew=self.clock_skew or 0)
         data.identity_scope = platform_scope(self.registration.model.platform_key)
         data.lti1p1 = {"oauth_consumer_key": self._migration.consumer_key, "user_id": self._migration.user_id,

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.lti.errors import LtiError
 from app.lti.launch import LaunchData, create_handoff, enter_launched_session, forget_launch, store_launch
+from app.lti.platform_storage import StorageRequest
 from app.security import allow_framing
 from app.services.launch import flow as lti13
 from app.services.launch import log as launch_log
@@ -22,6 +23,7 @@ from app.services.platforms.framing import frame_ancestors
 
 ERROR_TITLE = "The tool could not be launched"
 OPEN_TOOL_TITLE = "Open tool"
+STORAGE_TITLE = "Opening the tool"
 
 def attempt() -> launch_log.Attempt:
     """Where this request came from, for its launch-log row."""
@@ -60,6 +62,27 @@ def hand_off(launch: LaunchData, settings: dict[str, Any], *, log_id: int, promp
     template = "launch/new_window.html" if launch.cookie_method == "none" else "launch/open_tool.html"
     return make_response(render_template(template, title=OPEN_TOOL_TITLE,
                                          handoff_url=url_for("launch.handoff", token=token)))
+
+
+def storage_page(storage: StorageRequest, settings: dict[str, Any], relaunch_url: str | None, *,
+                 login_response: Response | None = None, cookies_blocked: bool = True,
+                 relaunch: bool = False) -> Response:
+    """The page that talks to the platform's storage. At login (`login_response`: the redirect to the platform,
+    whose state cookie it keeps) it stores the secret, then goes on to the platform; at launch (`relaunch`) it
+    fetches the secret and posts this launch again with it. It writes nothing."""
+    config = storage.script_config()
+    if login_response is not None:
+        config.update(next=login_response.headers["Location"], fallback="notice" if cookies_blocked else "navigate")
+    launch_form = {"action": request.path, "id_token": request.form.get("id_token", ""),
+                   "state": request.form.get("state", "")} if relaunch else None
+    framed_launch_page(settings)
+    response = make_response(render_template("launch/platform_storage.html", title=STORAGE_TITLE, config=config,
+                                             relaunch_url=relaunch_url, launch_form=launch_form))
+    for cookie in (login_response.headers.getlist("Set-Cookie") if login_response is not None else ()):
+        response.headers.add("Set-Cookie", cookie)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def welcome(launch_id: str, code: int = 302) -> Response:

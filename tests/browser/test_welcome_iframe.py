@@ -9,61 +9,28 @@ is refused with the cookie message (the probe is skipped on http by design). Bot
 """
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import ssl
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlencode
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import LtiIdentity
 from tests import factories
-from tests.conftest import ARTIFACTS, make_app
-from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, LinkSpec
-from tests.e2e.platform_server import PlatformServer
-from tests.helpers import LiveServer, free_port
+from tests.browser.lms_frame import FramingLms, lms_frame_page, shot
+from tests.e2e.lti_launcher import INSTRUCTOR, LinkSpec
 
 pytestmark = pytest.mark.browser
 
 
-def _tls_context(folder: Path) -> ssl.SSLContext:
-    """A throwaway self-signed certificate for 127.0.0.1 (the browser context ignores its issuer)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                  critical=False)
-                   .sign(key, hashes.SHA256()))
-    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    return context
-
-
-class Lms:
+class Lms(FramingLms):
     """Courseport (http or https on 127.0.0.1) and a platform whose pages are on localhost."""
 
     def __init__(self, tmp_path: Path, scheme: str) -> None:
-        port = free_port()
-        self.app = make_app(tmp_path, COURSEPORT_BASE_URL=f"{scheme}://127.0.0.1:{port}")
-        self.tool = LiveServer(self.app, port, _tls_context(tmp_path) if scheme == "https" else None).start()
-        self.server = PlatformServer().start()
-        self.platform = LaunchPlatform(self.server, self.tool.url)
-        self.pages = f"http://localhost:{self.server.port}"
+        super().__init__(tmp_path, scheme)
         with self.app.app_context():
             factories.make_registration("School LMS", issuer=self.server.issuer, client_id=self.server.client_id,
                                         auth_request_url=f"{self.pages}/auth", jwks_url=self.platform.jwks_url)
@@ -85,29 +52,11 @@ class Lms:
             mimetype="text/html")
         return self.pages + path
 
-    def close(self) -> None:
-        self.server.stop()
-        self.tool.stop()
-        with self.app.app_context():
-            db.engine.dispose()
-
 
 @pytest.fixture
 def lms_page(browser, tmp_path, request) -> Iterator[tuple[Lms, object]]:
-    lms = Lms(tmp_path, request.param)
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
+    with lms_frame_page(browser, Lms(tmp_path, request.param), width=1100) as (lms, page):
         yield lms, page
-    finally:
-        context.close()
-        lms.close()
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("lms_page", ["https"], indirect=True)
@@ -118,23 +67,23 @@ def test_teacher_links_an_existing_account_inside_a_cross_site_iframe(lms_page):
     frame.get_by_role("heading", name="Welcome!").wait_for()
     assert frame.get_by_text("I have an existing account").is_visible()
     assert frame.get_by_role("button", name="Create an account for me").is_visible()
-    _shot(page, "welcome-iframe-prompt")
+    shot(page, "welcome-iframe-prompt")
 
     frame.get_by_label("Username").fill("tess")
     frame.get_by_label("Password").fill("not-her-password")
     frame.get_by_role("button", name="Log in").click()
     frame.get_by_text("Invalid login, please try again").wait_for()
-    _shot(page, "welcome-iframe-wrong-password")
+    shot(page, "welcome-iframe-wrong-password")
 
     frame.get_by_label("Username").fill("tess")
     frame.get_by_label("Password").fill(factories.PASSWORD)
     frame.get_by_label("Password").press("Enter")
     frame.get_by_text("Your existing account has been successfully linked.").wait_for()
-    _shot(page, "welcome-iframe-linked")
+    shot(page, "welcome-iframe-linked")
 
     frame.get_by_role("link", name="Continue").click()
     frame.get_by_role("heading", name="History of Science").wait_for()
-    _shot(page, "welcome-iframe-landed")
+    shot(page, "welcome-iframe-landed")
 
     cookies = {cookie["name"]: cookie for cookie in page.context.cookies() if cookie["domain"] == "127.0.0.1"}
     assert cookies["session"]["sameSite"] == "None" and cookies["session"]["secure"]
@@ -151,5 +100,5 @@ def test_plain_http_cross_site_frame_gets_no_cookies_and_says_so(lms_page):
     frame = page.frame_locator("#tool")
     frame.get_by_role("heading", name="The tool could not be launched").wait_for()
     assert frame.get_by_text("Please make sure you have cookies enabled in this browser").is_visible()
-    _shot(page, "welcome-iframe-http-cookies-blocked")
+    shot(page, "welcome-iframe-http-cookies-blocked")
     assert [c for c in page.context.cookies() if c["domain"] == "127.0.0.1"] == []

@@ -86,3 +86,51 @@ def test_blocked_cookies_show_the_notice_and_store_no_state(https_app):
 def test_a_request_with_the_session_cookie_skips_the_probe(https_app):
     response = _login(https_app.test_client(), {"session": "anything"})
     assert response.headers["Location"].startswith("https://lms.example/auth?")
+
+
+def _storage_config(response) -> dict:
+    import html
+    import json
+    import re
+
+    found = re.search(r'<script type="application/json" id="lti-storage-config">(.*?)</script>',
+                      response.get_data(as_text=True), re.S)
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_blocked_cookies_with_a_storage_target_keep_the_secret_with_the_platform(https_app):
+    page = _login(https_app.test_client(), cookiecheck="1", lti_storage_target="post_message_forwarding")
+    assert page.status_code == 200
+    config = _storage_config(page)
+    state = parse_qs(urlsplit(config["next"]).query)["state"][0]
+    assert config["next"].startswith("https://lms.example/auth?")
+    assert (config["target"], config["origin"], config["key"], config["fallback"]) == \
+        ("post_message_forwarding", "https://lms.example", f"lti_state_{state}", "notice")
+    text = page.get_data(as_text=True)
+    assert "Open in a new window" in text and "lti_new_window=1" in text
+    assert "https://lms.example" in page.headers["Content-Security-Policy"].split("frame-ancestors")[1]
+    db.session.expire_all()
+    stored = db.session.execute(select(LtiStorageEntry)).scalar_one()
+    assert stored.key == f"state:{state}"
+    assert (stored.value["storage_target"], stored.value["storage_origin"], stored.value["storage_secret"]) == \
+        ("post_message_forwarding", "https://lms.example", config["value"])
+    assert stored.value["cookie_method"] == "none"
+    row = db.session.execute(select(LaunchLog)).scalar_one()
+    assert (row.kind, row.outcome, row.cookie_method) == ("LTI 1.3 login", "success", "storage")
+    assert config["value"] not in (row.cause or "") + (row.fix or "")
+
+
+def test_a_working_cookie_keeps_the_plain_redirect_even_with_a_storage_target(https_app):
+    response = _login(https_app.test_client(), {"lti1p3-probe-partitioned": "1"}, cookiecheck="1",
+                      lti_storage_target="_parent")
+    assert response.status_code == 302 and response.headers["Location"].startswith("https://lms.example/auth?")
+    db.session.expire_all()
+    assert db.session.execute(select(LtiStorageEntry)).scalar_one().value["storage_target"] is None
+
+
+def test_the_new_window_login_is_logged_as_the_new_window_path(https_app):
+    response = _login(https_app.test_client(), {"lti1p3-probe": "1"}, cookiecheck="1", lti_new_window="1")
+    assert response.status_code == 302
+    db.session.expire_all()
+    row = db.session.execute(select(LaunchLog)).scalar_one()
+    assert row.cookie_method == "new_window"

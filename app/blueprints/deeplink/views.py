@@ -17,6 +17,7 @@ from app.lti.launch import (
     validate_launch,
 )
 from app.lti.launch_data import DEEP_LINKING_REQUEST
+from app.lti.platform_storage import StorageNeeded
 from app.models import PlatformRegistration, User
 from app.models.tools import PROVISION_PROMPT_EXISTING
 from app.security import allow_form_action, allow_framing
@@ -27,7 +28,7 @@ from app.services.launch import provisioning
 from app.services.platforms.framing import frame_ancestors
 from app.services.platforms.settings import lti_settings
 from app.services.publishing import content_selection as deep_linking
-from app.web import launch_pages
+from app.web import frame_session, launch_pages
 
 bp = Blueprint("deeplink", __name__)
 
@@ -69,6 +70,8 @@ def request_content():
     settings = lti_settings()
     try:
         launch = validate_launch(leeway=settings["clock_leeway"], message_type=DEEP_LINKING_REQUEST)
+    except StorageNeeded as needed:
+        return launch_pages.storage_page(needed.request, settings, needed.relaunch_url, relaunch=True)
     except LtiError as error:
         return launch_pages.refuse(launch_log.KIND_DEEP_LINKING, error, settings, validating=True)
     registration = db.session.get(PlatformRegistration, launch.registration_id)
@@ -85,6 +88,8 @@ def request_content():
     if launch.cookie_method == "none" or not settings["allow_frame_embedding"]:
         response = launch_pages.hand_off(launch, settings, log_id=row.id, prompt_mode=PROVISION_PROMPT_EXISTING)
     else:
+        if launch.cookie_method == "storage":
+            frame_session.begin()
         store_launch(launch, log_id=row.id, prompt_mode=PROVISION_PROMPT_EXISTING)
         if user is None:
             response = launch_pages.welcome(launch.launch_id, 303)

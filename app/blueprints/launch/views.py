@@ -17,13 +17,14 @@ from app.lti.errors import LtiError, launch_error
 from app.lti.launch import (
     FRAME_SESSION_KEY, LaunchData, forget_state_cookie, restore_launch, start_login, take_handoff, validate_launch,
 )
+from app.lti.platform_storage import StorageNeeded
 from app.security import admin_required, allow_framing
 from app.templating import lti_admin_crumbs
 from app.services.errors import NotFound
 from app.services.launch import flow as lti13
 from app.services.launch import log as launch_log
 from app.services.platforms.settings import lti_settings
-from app.web import launch_pages
+from app.web import frame_session, launch_pages
 
 bp = Blueprint("launch", __name__)
 
@@ -48,6 +49,10 @@ def login():
                                relaunch_url=started.relaunch_url)
     launch_log.login(launch_pages.attempt(), started)
     db.session.commit()
+    if started.storage is not None:
+        return launch_pages.storage_page(started.storage, lti_settings(), started.relaunch_url,
+                                         login_response=started.response,
+                                         cookies_blocked=started.no_cookie)
     return started.response
 
 
@@ -58,12 +63,16 @@ def launch():
     settings = lti_settings()
     try:
         data = validate_launch(leeway=settings["clock_leeway"])
+    except StorageNeeded as needed:
+        return launch_pages.storage_page(needed.request, settings, needed.relaunch_url, relaunch=True)
     except LtiError as error:
         return launch_pages.refuse(launch_log.KIND_LAUNCH, error, settings, validating=True)
     try:
         if data.cookie_method == "none" or not settings["allow_frame_embedding"]:
             response = _hand_off(data, settings)
         else:
+            if data.cookie_method == "storage":
+                frame_session.begin()
             response = launch_pages.proceed(launch_log.KIND_LAUNCH, data, settings, stored=False)
     except LtiError as error:
         return launch_pages.refuse(launch_log.KIND_LAUNCH, error, settings, data)
@@ -102,8 +111,13 @@ def handoff(token: str):
 
 
 @bp.before_app_request
-def frame_launched_pages() -> None:
-    """After a launch, the session's pages may be framed by the platforms (admin pages never)."""
+def frame_launched_pages():
+    """After a launch, the session's pages may be framed by the platforms (admin pages never). A frame whose
+    cookie-less session token is spent (back, reload, an old link) is told to launch again."""
+    if frame_session.ended():
+        settings = lti_settings()
+        launch_pages.framed_launch_page(settings)
+        return launch_pages.error_page(launch_error("frame_session_ended"))
     origins = session.get(FRAME_SESSION_KEY)
     if origins is not None and not request.path.startswith("/admin"):
         allow_framing(origins)
