@@ -259,8 +259,7 @@ class ToolRegistration(DynamicRegistration):
         url = self.get_openid_configuration_endpoint()
         end_reads(f"GET {url}")
         try:
-            response = outbound.get(url, headers=self._headers(),
-                                    timeout=TIMEOUT, same_host_redirects_only=True,
+            response = outbound.get(url, headers=self._headers(), timeout=TIMEOUT, same_host_redirects_only=True,
                                     public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_FETCH_FAILED.format(reason=error.reason)) from None
