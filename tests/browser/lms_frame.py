@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import ssl
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import ARTIFACTS
+from app.extensions import db
+from tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, make_app
+from tests.e2e.lti_launcher import LaunchPlatform
+from tests.e2e.platform_server import PlatformServer
+from tests.helpers import LiveServer, free_port
 
 
 def tls_context(folder: Path) -> ssl.SSLContext:
@@ -36,12 +41,44 @@ def tls_context(folder: Path) -> ssl.SSLContext:
     return context
 
 
+def _cookies_blocked_context(browser: Any, origin: str, profile: Path, **options: Any) -> Any:
+    """A browser whose own profile blocks every cookie of `origin` (the user's "not allowed to use cookies" site
+    setting): Chromium then neither stores nor sends one, partitioned or not, in a frame or on top."""
+    (profile / "Default").mkdir(parents=True)
+    blocked = {"profile": {"content_settings": {"exceptions": {"cookies": {f"{origin},*": {"setting": 2}}}}}}
+    (profile / "Default" / "Preferences").write_text(json.dumps(blocked))
+    return browser.browser_type.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                          args=CHROMIUM_ARGS, **options)
+
+
+class FramingLms:
+    """Courseport on 127.0.0.1 (https unless told otherwise) and a test platform whose pages are on localhost, so
+    the frame is cross-site; subclasses add the course pages."""
+
+    def __init__(self, tmp_path: Path, scheme: str = "https") -> None:
+        port = free_port()
+        self.app = make_app(tmp_path, COURSEPORT_BASE_URL=f"{scheme}://127.0.0.1:{port}")
+        self.tool = LiveServer(self.app, port, tls_context(tmp_path) if scheme == "https" else None).start()
+        self.server = PlatformServer().start()
+        self.platform = LaunchPlatform(self.server, self.tool.url)
+        self.pages = f"http://localhost:{self.server.port}"
+
+    def close(self) -> None:
+        self.server.stop()
+        self.tool.stop()
+        with self.app.app_context():
+            db.engine.dispose()
+
+
 @contextmanager
-def lms_frame_page(browser: Any, lms: Any, *, width: int,
-                   prepare: Callable[[Any], None] | None = None) -> Iterator[tuple[Any, Any]]:
+def lms_frame_page(browser: Any, lms: Any, *, width: int, prepare: Callable[[Any], None] | None = None,
+                   block_cookies_of: tuple[str, Path] | None = None) -> Iterator[tuple[Any, Any]]:
     """A fresh browser context (the test certificate accepted) and page for `lms`; `prepare(context)` runs first
-    (routes, for instance). Everything is closed afterwards, `lms` too."""
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": 900})
+    (routes, for instance). `block_cookies_of=(origin, profile folder)` gives a browser of its own whose profile
+    blocks that origin's cookies. Everything is closed afterwards, `lms` too."""
+    options = {"ignore_https_errors": True, "viewport": {"width": width, "height": 900}}
+    context = _cookies_blocked_context(browser, *block_cookies_of, **options) if block_cookies_of \
+        else browser.new_context(**options)
     try:
         if prepare is not None:
             prepare(context)

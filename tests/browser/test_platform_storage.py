@@ -2,8 +2,8 @@
 platform's storage (LTI client side postMessages).
 
 The LMS course page is on `localhost`, Courseport on `https://127.0.0.1`. Chromium alone would still accept
-Courseport's `Partitioned` cookies, so the test browser blocks every cookie of the tool's origin: each request to
-it is made by the test (without a Cookie header) and answered without its Set-Cookie headers. The LMS page
+Courseport's `Partitioned` cookies, so the test browser's own profile blocks every cookie of the tool's origin (the
+site setting a user or an administrator can make), and each test checks that no cookie of the tool exists. The LMS page
 answers `lti.capabilities` itself and keeps data in a hidden sibling frame named `post_message_forwarding`, as
 Canvas does; the tool is told so with `lti_storage_target=post_message_forwarding`.
 """
@@ -16,19 +16,15 @@ from typing import Iterator
 from urllib.parse import urlencode
 
 import pytest
-import requests
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import LaunchLog, LtiStorageEntry
 from tests import factories
-from tests.browser.lms_frame import lms_frame_page, shot, tls_context
+from tests.browser.lms_frame import FramingLms, lms_frame_page, shot
 from tests.browser.test_layout_a11y import AXE, axe_problems
-from tests.conftest import make_app
-from tests.e2e.lti_launcher import LaunchPlatform, LinkSpec
-from tests.e2e.platform_server import PlatformServer
-from tests.helpers import LiveServer, free_port
+from tests.e2e.lti_launcher import LinkSpec
 
 pytestmark = pytest.mark.browser
 
@@ -92,16 +88,11 @@ window.addEventListener("message", function (event) {
 </script></body></html>"""
 
 
-class CookielessLms:
+class CookielessLms(FramingLms):
     """Courseport over HTTPS on 127.0.0.1, and an LMS whose pages are on localhost."""
 
     def __init__(self, tmp_path: Path, *, answer: bool = True, impostor: bool = False) -> None:
-        port = free_port()
-        self.app = make_app(tmp_path, COURSEPORT_BASE_URL=f"https://127.0.0.1:{port}")
-        self.tool = LiveServer(self.app, port, tls_context(tmp_path)).start()
-        self.server = PlatformServer().start()
-        self.platform = LaunchPlatform(self.server, self.tool.url)
-        self.pages = f"http://localhost:{self.server.port}"
+        super().__init__(tmp_path)
         flags = {"answer": "true" if answer else "false", "impostor": "true" if impostor else "false"}
         self.server.handlers["/forwarding"] = lambda request: Response(_FORWARDING_PAGE.format(**flags),
                                                                        mimetype="text/html")
@@ -139,47 +130,32 @@ class CookielessLms:
             keys = db.session.execute(select(LtiStorageEntry.key)).scalars()
             return {key.split(":", 1)[1] for key in keys if key.startswith("frame:")}
 
-    def close(self) -> None:
-        self.server.stop()
-        self.tool.stop()
-        with self.app.app_context():
-            db.engine.dispose()
-
-
-def _block_tool_cookies(context, tool_url: str, certificate: Path) -> None:
-    """Every request to the tool goes out without a Cookie header and comes back without Set-Cookie: the browser
-    has no way to keep a cookie for the tool's origin, partitioned or not."""
-    http = requests.Session()
-    http.trust_env = False
-
-    def handle(route) -> None:
-        request = route.request
-        headers = {key: value for key, value in request.headers.items() if key.lower() != "cookie"}
-        answer = http.request(request.method, request.url, headers=headers, data=request.post_data_buffer,
-                              allow_redirects=False, verify=str(certificate), timeout=10)
-        http.cookies.clear()
-        kept = [(key, value) for key, value in answer.raw.headers.items()
-                if key.lower() not in ("set-cookie", "content-length", "content-encoding", "transfer-encoding",
-                                       "connection")]
-        route.fulfill(status=answer.status_code, headers=dict(kept), body=answer.content)
-
-    context.route(f"{tool_url}/**", handle)
-
 
 @pytest.fixture
 def cookieless(browser, tmp_path, request) -> Iterator[tuple[CookielessLms, object]]:
     lms = CookielessLms(tmp_path, **getattr(request, "param", {}))
 
     def prepare(context) -> None:
-        _block_tool_cookies(context, lms.tool.url, tmp_path / "cert.pem")
         context.add_init_script(path=str(AXE))  # every frame gets axe-core, whatever the page's CSP
 
-    with lms_frame_page(browser, lms, width=1280, prepare=prepare) as (lms, page):
+    with lms_frame_page(browser, lms, width=1280, prepare=prepare,
+                        block_cookies_of=(lms.tool.url, tmp_path / "profile")) as (lms, page):
         yield lms, page
 
 
 def _tool_cookies(page) -> list[dict]:
     return [cookie for cookie in page.context.cookies() if cookie["domain"] == "127.0.0.1"]
+
+
+def _wait_until_the_frame_fits(page, seconds: float = 3) -> int:
+    """The frame's height once the page inside no longer scrolls in it (the page asks with lti.frameResize)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        height = int(page.locator("#tool").get_attribute("height") or 0)
+        if page.frame(name="tool").evaluate("document.documentElement.scrollHeight") <= height:
+            return height
+        assert time.monotonic() < deadline, "the frame was not resized to its page"
+        page.wait_for_timeout(100)
 
 
 def test_learner_launches_and_browses_without_any_tool_cookie(cookieless, caplog):
@@ -205,6 +181,7 @@ def test_learner_launches_and_browses_without_any_tool_cookie(cookieless, caplog
     frame.get_by_label("right 2").check()
     frame.get_by_role("button", name="Submit all and finish").click()
     frame.get_by_text("Attempt 1 submitted").wait_for()
+    _wait_until_the_frame_fits(page)
     shot(page, "platform-storage-quiz-done")
     frame.get_by_role("link", name="Finish review").click()
     frame.get_by_text("Highest grade:").wait_for()
@@ -214,8 +191,7 @@ def test_learner_launches_and_browses_without_any_tool_cookie(cookieless, caplog
     assert (launch.kind, launch.outcome, launch.cookie_method) == ("LTI 1.3 launch", "success", "storage")
     # The LMS frame was sized to the page instead of scrolling inside it.
     assert page.evaluate("window.resizes.length") > 0
-    height = int(page.locator("#tool").get_attribute("height"))
-    assert height != 500 and page.frame(name="tool").evaluate("document.documentElement.scrollHeight") <= height
+    assert _wait_until_the_frame_fits(page) != 500
 
     # Nothing that still opens the session is in the server's log or in any Referer, and no other site is told
     # the tool's URLs at all.

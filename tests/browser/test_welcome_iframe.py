@@ -20,25 +20,17 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.models import LtiIdentity
 from tests import factories
-from tests.browser.lms_frame import lms_frame_page, shot, tls_context
-from tests.conftest import make_app
-from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, LinkSpec
-from tests.e2e.platform_server import PlatformServer
-from tests.helpers import LiveServer, free_port
+from tests.browser.lms_frame import FramingLms, lms_frame_page, shot
+from tests.e2e.lti_launcher import INSTRUCTOR, LinkSpec
 
 pytestmark = pytest.mark.browser
 
 
-class Lms:
+class Lms(FramingLms):
     """Courseport (http or https on 127.0.0.1) and a platform whose pages are on localhost."""
 
     def __init__(self, tmp_path: Path, scheme: str) -> None:
-        port = free_port()
-        self.app = make_app(tmp_path, COURSEPORT_BASE_URL=f"{scheme}://127.0.0.1:{port}")
-        self.tool = LiveServer(self.app, port, tls_context(tmp_path) if scheme == "https" else None).start()
-        self.server = PlatformServer().start()
-        self.platform = LaunchPlatform(self.server, self.tool.url)
-        self.pages = f"http://localhost:{self.server.port}"
+        super().__init__(tmp_path, scheme)
         with self.app.app_context():
             factories.make_registration("School LMS", issuer=self.server.issuer, client_id=self.server.client_id,
                                         auth_request_url=f"{self.pages}/auth", jwks_url=self.platform.jwks_url)
@@ -59,12 +51,6 @@ class Lms:
             f'<iframe id="tool" title="Courseport" src="{login}" width="1000" height="760"></iframe></body></html>',
             mimetype="text/html")
         return self.pages + path
-
-    def close(self) -> None:
-        self.server.stop()
-        self.tool.stop()
-        with self.app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture

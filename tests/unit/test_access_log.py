@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
      f"/lti/register?token={REDACTED}&openid_configuration=https%3A%2F%2Flms%2Fc&registration_token={REDACTED}"),
     ("https://tool.example/lti/login?iss=x&lti_message_hint=h1nt",
      f"https://tool.example/lti/login?iss=x&lti_message_hint={REDACTED}"),
+    ("/activity/7?lti_frame=fr4me&page=2", f"/activity/7?lti_frame={REDACTED}&page=2"),
+    ("/lti/launch?lti_storage_secret=s3cr3t", f"/lti/launch?lti_storage_secret={REDACTED}"),
     ("/course/3?page=2", "/course/3?page=2"),
 ])
 def test_redact(uri, expected):
