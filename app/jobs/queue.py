@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from app.extensions import db
 from app.models import SyncJob
 from app.models.base import conflict_insert, utcnow
-from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING
+from app.models.jobs import JOB_DONE, JOB_FAILED, JOB_PENDING, JOB_RUNNING
 
 GRADE_PUSH = "grade_push"
 OUTCOME_PUSH = "outcome_push"
@@ -99,24 +99,29 @@ def _insert_new(rows: list[dict[str, Any]]) -> None:
         index_elements=[SyncJob.dedupe_key], index_where=text(f"status = '{JOB_PENDING}'")), rows)
 
 
-def enqueue_many(specs: Iterable[JobSpec], *, run_after: datetime | None = None, advance: bool = False) -> int:
+def enqueue_many(specs: Iterable[JobSpec], *, run_after: datetime | None = None, advance: bool = False,
+                 unless_running: bool = False) -> int:
     """Queue many jobs at once (sweeps, "Sync now"); keys already pending are reused. Returns the new jobs' count.
 
     `advance` also pulls already pending jobs forward to `run_after` (someone asked for a sync now).
+    `unless_running` (a sweep) also leaves alone a key whose job is running: that job may be sending the very
+    value the sweep found unsent, and a successor another worker claimed meanwhile would send it a second time.
+    Whatever the running job leaves unsent, the next sweep finds (a lapsed one goes back to pending by itself).
     """
     when = run_after or utcnow()
     specs = list({spec.dedupe_key: spec for spec in specs}.values())
     keys = [spec.dedupe_key for spec in specs]
-    pending: set[str] = set()
+    taken = [JOB_PENDING, JOB_RUNNING] if unless_running else [JOB_PENDING]
+    taken_keys: set[str] = set()
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start:start + CHUNK]
-        pending.update(db.session.execute(db.select(SyncJob.dedupe_key).where(
-            SyncJob.status == JOB_PENDING, SyncJob.dedupe_key.in_(chunk))).scalars())
+        taken_keys.update(db.session.execute(db.select(SyncJob.dedupe_key).where(
+            SyncJob.status.in_(taken), SyncJob.dedupe_key.in_(chunk))).scalars())
         if advance:
             db.session.execute(db.update(SyncJob).where(
                 SyncJob.status == JOB_PENDING, SyncJob.dedupe_key.in_(chunk), SyncJob.run_after > when)
                 .values(run_after=when).execution_options(synchronize_session=False))
-    rows = [_row(spec, when) for spec in specs if spec.dedupe_key not in pending]
+    rows = [_row(spec, when) for spec in specs if spec.dedupe_key not in taken_keys]
     if rows:
         _insert_new(rows)
     return len(rows)

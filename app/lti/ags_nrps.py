@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import email.utils
-import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -29,6 +28,7 @@ from app.extensions import db
 from app.lti import outbound, public_address, service_token
 from app.models import AccessToken, PlatformRegistration
 from app.models.base import utcnow
+from app.models.transactions import end_reads
 
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
@@ -197,10 +197,16 @@ class ServiceCall:
         self.connector, self.scopes, self.url = connector, list(scopes), url
         self.is_post, self.data, self.content_type, self.accept = is_post, data, content_type, accept
         self.token = connector.get_access_token(self.scopes)
-        self.pending = outbound.begin(*self._target(), **self._options(self.token)) if send_now else None
+        self.pending = None
+        if send_now:
+            end_reads(self._describe())
+            self.pending = outbound.begin(*self._target(), **self._options(self.token))
 
     def _target(self) -> tuple[str, str]:
         return "POST" if self.is_post else "GET", self.url
+
+    def _describe(self) -> str:
+        return " ".join(self._target())
 
     def _options(self, token: str) -> dict[str, Any]:
         headers = {"Authorization": "Bearer " + token, "Accept": self.accept}
@@ -210,6 +216,7 @@ class ServiceCall:
                 "public_only": self.connector.public_only}
 
     def _response(self, token: str) -> outbound.Response:
+        end_reads(self._describe())
         try:
             if self.pending is not None:
                 pending, self.pending = self.pending, None
@@ -357,44 +364,3 @@ def membership_pages(connector: Connector, memberships_url: str,
         if not isinstance(members, list):
             raise _unexpected(connector, "the platform's answer had no members list")
         yield [member for member in members if isinstance(member, dict)]
-
-
-_END = object()
-
-
-def read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Produce `items` on a helper thread, up to `depth` ahead of the consumer, so the next page is on its way
-    while this one is processed. The helper must not need the app or the database (use a detached connector);
-    its exceptions are raised here. Leaving the loop early stops the helper."""
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                buffer.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((None, item)):
-                    return
-            put((None, _END))
-        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
-            put((error, None))
-
-    threading.Thread(target=produce, name="courseport-read-ahead", daemon=True).start()
-    try:
-        while True:
-            error, item = buffer.get()
-            if error is not None:
-                raise error
-            if item is _END:
-                return
-            yield item
-    finally:
-        stop.set()

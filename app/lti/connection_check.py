@@ -8,6 +8,7 @@ from typing import Any
 from app.lti import outbound, service_token
 from app.lti.registration import SERVICE_SCOPES
 from app.models import PlatformRegistration
+from app.models.transactions import end_reads
 
 KEYSET_STEP = "Fetch the platform's public keyset"
 TOKEN_STEP = "Request an access token"
@@ -30,6 +31,7 @@ def _keyset_failure(reason: str) -> StepResult:
 
 
 def check_keyset(jwks_url: str) -> StepResult:
+    end_reads(f"GET {jwks_url}")
     try:
         response = outbound.get(jwks_url, headers={"Accept": "application/json"}, timeout=TIMEOUT)
     except outbound.OutboundError as error:

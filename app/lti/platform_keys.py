@@ -23,6 +23,7 @@ from app.lti.errors import launch_error
 from app.models import PlatformKeyset
 from app.models.base import conflict_insert, utcnow
 from app.models.queries.keys import KEYSET as _KEYSET, KEYSET_TIMES as _KEYSET_TIMES
+from app.models.transactions import end_reads
 
 MIN_TTL = 60
 MAX_TTL = 24 * 3600
@@ -61,6 +62,7 @@ def cache_lifetime(headers: Any, now: datetime) -> int:
 def _fetch(registration: Any) -> dict[str, Any]:
     """Fetch and cache the keyset; returns its in-process entry."""
     url = registration.jwks_url or ""
+    end_reads(f"GET {url}")
     try:
         response = outbound.get(url, headers={"Accept": "application/json"}, timeout=FETCH_TIMEOUT)
     except outbound.OutboundError as error:

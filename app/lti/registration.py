@@ -15,6 +15,7 @@ from flask import current_app
 from pylti1p3.dynamic_registration import DynamicRegistration
 
 from app.lti import canvas_config, outbound, public_address
+from app.models.transactions import end_reads
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -255,9 +256,10 @@ class ToolRegistration(DynamicRegistration):
 
     def get_openid_configuration(self) -> dict[str, Any]:
         """Step 4: fetch the platform's configuration (10 s, never following it to another host)."""
+        url = self.get_openid_configuration_endpoint()
+        end_reads(f"GET {url}")
         try:
-            response = outbound.get(self.get_openid_configuration_endpoint(), headers=self._headers(),
-                                    timeout=TIMEOUT, same_host_redirects_only=True,
+            response = outbound.get(url, headers=self._headers(), timeout=TIMEOUT, same_host_redirects_only=True,
                                     public_only=public_address.required())
         except outbound.OutboundError as error:
             raise RegistrationError(MSG_FETCH_FAILED.format(reason=error.reason)) from None
@@ -308,8 +310,10 @@ class ToolRegistration(DynamicRegistration):
         configuration = self.read_configuration(self.get_openid_configuration())
         self.scopes, self.deep_linking = configuration.scopes, configuration.deep_linking
         self.product_family = configuration.product_family
+        asked = self.lti_registration_data()
+        end_reads(f"POST {configuration.registration_endpoint}")
         try:
-            response = outbound.post(configuration.registration_endpoint, json_body=self.lti_registration_data(),
+            response = outbound.post(configuration.registration_endpoint, json_body=asked,
                                      headers=self._headers(), timeout=TIMEOUT,
                                      public_only=public_address.required())
         except outbound.OutboundError as error:

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.lti import keys, outbound
 from app.models import AccessToken, PlatformRegistration
 from app.models.base import conflict_insert, utcnow
+from app.models.transactions import end_reads
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXPIRY_MARGIN = 60
@@ -83,6 +84,7 @@ def request_token(registration: PlatformRegistration, scopes: Iterable[str],
         "client_assertion": client_assertion(registration),
         "scope": scope,
     }
+    end_reads(f"POST {registration.access_token_url}")
     try:
         response = outbound.post(registration.access_token_url, data=form, headers={"Accept": "application/json"},
                                  timeout=timeout)

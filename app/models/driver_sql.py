@@ -2,9 +2,9 @@
 and landing page run about twenty), the sync worker's per-job and per-score writes, and a member sync's bulk reads
 and writes.
 
-Even a prepared `text()` statement costs about 60 µs of SQLAlchemy per execution (cache key, compiled
-parameters, execution context, result object), and an ORM load several times that, against about 8 µs on the
-cursor itself; a bulk insert through Core processes every row's parameters one by one in Python. Here the SQL is
+Even a prepared `text()` statement pays SQLAlchemy's work on every execution (cache key, compiled parameters,
+execution context, result object), and an ORM load several times that, much more than the cursor itself costs;
+a bulk insert through Core processes every row's parameters one by one in Python. Here the SQL is
 written once with `:name` parameters and turned into the driver's own placeholders once per dialect; typed
 parameters and result columns go through the same SQLAlchemy column types the models use (UTC datetimes, JSON,
 numerics, booleans), so what lands in the database, and what comes back, is what the ORM would have written and
@@ -25,12 +25,13 @@ import weakref
 from collections import namedtuple
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from sqlalchemy import JSON, Numeric, Table, event, inspect
+from sqlalchemy import JSON, Numeric, Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.types import TypeEngine
 
 from app.extensions import db
+from app.models import transactions
 from app.models.base import UTCDateTime
 
 Model = TypeVar("Model")
@@ -66,9 +67,6 @@ def _result_processor(type_: TypeEngine, dialect: Dialect, coltype: Any) -> Call
     return type_.dialect_impl(dialect).result_processor(dialect, coltype)
 
 
-_CONNECTION = "driver_sql.connection"
-
-
 def _connection() -> Any:
     """The session's connection in its current transaction, once the session's pending changes are flushed.
 
@@ -78,26 +76,15 @@ def _connection() -> Any:
     skips it. Inside a flush (an ORM event hook) the pending changes are half-written, so there a statement is
     refused: flush() raises "Session is already flushing" rather than let it read that state.
 
-    The connection is kept in the session's info from the transaction's start to its end: asking the session
-    each time costs more than most of these statements."""
+    `transactions` keeps the connection from the transaction's start to its end: asking the session each time
+    costs more than most of these statements."""
     session = db.session()
     if session.autoflush:
         session.flush()  # nothing to do, and cheap, when the session is clean
-    connection = session.info.get(_CONNECTION)
+    connection = transactions.connection_of(session)
     if connection is None:
-        connection = session.connection()  # begins the transaction, so _remember_connection stores it
+        connection = session.connection()  # begins the transaction, which `transactions` then remembers
     return connection
-
-
-@event.listens_for(Session, "after_begin")
-def _remember_connection(session: Session, transaction: Any, connection: Any) -> None:
-    session.info[_CONNECTION] = connection
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_connection(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        session.info.pop(_CONNECTION, None)
 
 
 def _cursor_execute(sql: str, args: Any, *, many: bool = False, connection: Any = None) -> Any:

@@ -1,18 +1,22 @@
 """Several worker processes draining one queue, on SQLite and on PostgreSQL: every score reaches the platform
-exactly once, and workers that miss the access-token cache at the same moment both carry on."""
+exactly once, and workers that miss the access-token cache at the same moment both carry on. A sweep that runs
+while a worker is sending queues nothing that worker is already sending."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 from app.extensions import db
-from app.jobs import sweeps
+from app.jobs import sweeps, worker
 from app.jobs.queue import GRADE_PUSH
 from app.models import SyncJob
+from app.models.jobs import JOB_PENDING
 from tests.postgres import BOTH_DATABASES
 from tests.sync_factories import graded_students, make_platform_registration, platform  # noqa: F401 (fixture)
 
@@ -51,3 +55,39 @@ def test_worker_processes_send_each_of_2000_grades_exactly_once(app, platform, t
     assert len(received) == GRADES and set(received.values()) == {1}
     assert db.session.execute(db.select(SyncJob.status, db.func.count()).where(SyncJob.kind == GRADE_PUSH)
                               .group_by(SyncJob.status)).all() == [("done", GRADES)]
+
+
+@BOTH_DATABASES
+def test_a_sweep_while_scores_are_on_their_way_queues_no_second_send(app, platform):
+    registration = make_platform_registration(platform)
+    graded_students(registration, platform.add_lineitem(label="Essay"), 3)
+    assert sweeps.run_sweep(sweeps.GRADE_SWEEP) == {"queued": 3}
+    # The worker's first score is held by the platform until this test, the gate's other party, arrives.
+    held = platform.gate(r"/scores$", 2)
+    held.left = 1
+    ran: list[worker.RunStats] = []
+
+    def drain() -> None:
+        with app.app_context():
+            try:
+                ran.append(worker.run_due())
+            finally:
+                db.session.remove()
+
+    draining = threading.Thread(target=drain)
+    draining.start()
+    deadline = time.monotonic() + 20
+    while held.barrier.n_waiting < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert held.barrier.n_waiting == 1, "the worker's score never reached the platform"
+
+    swept = sweeps.run_sweep(sweeps.GRADE_SWEEP)  # all three jobs are claimed, one score is in flight
+    pending = db.session.execute(db.select(db.func.count()).where(SyncJob.status == JOB_PENDING)).scalar()
+    held.barrier.wait()
+    draining.join(timeout=30)
+
+    assert swept == {"queued": 0} and pending == 0
+    assert ran and ran[0].done == 3 and not held.broken
+    worker.run_due()  # whatever the sweep might have queued
+    received = Counter(score.data["userId"] for score in platform.scores())
+    assert len(received) == 3 and set(received.values()) == {1}, received

@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from app.extensions import db
-from app.models import AssignmentSubmission, SiteSetting
-from app.services.courses import assignments
+from app.models import AssignmentSubmission, Enrolment, RoleAssignment, SiteSetting
+from app.services.courses import assignments, enrolments
 from app.services.platforms.settings import lti_settings, save_lti_settings
 from tests import factories
 from tests.conftest import make_app
@@ -55,6 +57,30 @@ def test_a_double_submitted_assignment_saves_once(tmp_path):
     with app.app_context():
         [row] = db.session.scalars(db.select(AssignmentSubmission)).all()
         assert row.text_html == "<p>second</p>"
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_double_submitted_manual_enrolment_enrols_once_with_the_last_role(tmp_path, request, database):
+    overrides = {"SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_url")} if database == "postgresql" else {}
+    app = make_app(tmp_path, **overrides)
+    with app.app_context():
+        course_id = factories.make_course("C1", "Course").id
+        user_id = factories.make_user("stu").id
+
+    def enrol(role: str):
+        def do() -> None:
+            from app.models import Course
+
+            enrolments.enrol_user(db.session.get(Course, course_id), _user(user_id), role)
+        return do
+
+    assert _race(app, enrol("student"), enrol("teacher")) == []
+    with app.app_context():
+        assert len(db.session.scalars(db.select(Enrolment)).all()) == 1
+        [assignment] = db.session.scalars(db.select(RoleAssignment)).all()
+        assert assignment.role == "teacher"
+        db.session.remove()
         db.engine.dispose()
 
 

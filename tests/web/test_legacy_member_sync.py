@@ -9,6 +9,7 @@ from app.extensions import db
 from app.jobs.worker import run_due
 from app.lti.identity import credential_scope
 from app.models import Enrolment, Lti11Consumer, LtiIdentity, LtiUser, RoleAssignment, SyncJob, User
+from app.models.jobs import JOB_RUNNING
 from app.services.sync import queueing
 from app.services.legacy.launch import lti11_username
 from tests import factories
@@ -141,3 +142,13 @@ def test_a_roster_speaks_only_for_the_users_of_its_own_key_and_secret(world, con
     assert _enrolled() == {world["learner"].username: "student",
                            lti11_username(KEY, "old-1-elsewhere"): "student"}
     assert db.session.get(User, other.id).first_name == "Kept"
+
+
+def test_a_sweep_leaves_a_running_member_sync_alone_but_sync_now_queues_its_successor(world):
+    resource = world["resource"]
+    assert queueing.queue_member_syncs() == 1
+    job = db.session.scalars(db.select(SyncJob)).one()
+    job.status = JOB_RUNNING
+    db.session.commit()
+    assert queueing.queue_member_syncs() == 0
+    assert queueing.queue_member_syncs(resource.id) == 1

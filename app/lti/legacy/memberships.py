@@ -12,6 +12,7 @@ from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, SIG
 
 from app.lti import outbound, public_address
 from app.lti.legacy.tool_proxy import services_offered
+from app.models.transactions import end_reads
 
 READ_MESSAGE_TYPE = "basic-lis-readmembershipsforcontext"
 MEMBERSHIPS_TYPE = "application/vnd.ims.lis.v2.membershipcontainer+json"
@@ -37,6 +38,7 @@ def _local(tag: str) -> str:
 
 
 def _send(method: str, url: str, **kwargs: Any) -> outbound.Response:
+    end_reads(f"{method} {url}")
     try:
         response = outbound.request(method, url, public_only=public_address.required(), **kwargs)
     except outbound.OutboundError as error:

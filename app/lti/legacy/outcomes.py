@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
 from app.lti import outbound, public_address
+from app.models.transactions import end_reads
 
 CONTENT_TYPE = "application/xml"
 POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
@@ -80,6 +81,7 @@ def send_replace_result(url: str, consumer_key: str, secret: str, sourcedid: str
     """POST the score. Success is a 2xx with imsx_codeMajor "success", or a 2xx with an empty body."""
     body = replace_result_xml(sourcedid, score_text)
     headers = signed_headers(url, body, consumer_key, secret, CONTENT_TYPE)
+    end_reads(f"POST {url}")
     try:
         response = outbound.post(url, data=body.encode("utf-8"), headers=headers,
                                  public_only=public_address.required())

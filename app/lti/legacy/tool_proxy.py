@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
 from app.lti import outbound, public_address
+from app.models.transactions import end_reads
 
 REGISTRATION_MESSAGE_TYPE = "ToolProxyRegistrationRequest"
 LTI2 = "LTI-2p0"
@@ -146,6 +147,7 @@ def _text(value: Any) -> str:
 
 
 def fetch_profile(url: str) -> dict[str, Any]:
+    end_reads(f"GET {url}")
     try:
         response = outbound.get(url, headers={"Accept": PROFILE_TYPE},
                                 public_only=public_address.required())
@@ -235,6 +237,7 @@ def post_tool_proxy(endpoint: str, tool_proxy: Mapping[str, Any], reg_key: str, 
                     signature_type=SIGNATURE_TYPE_AUTH_HEADER)
     _uri, headers, _body = client.sign(endpoint, http_method="POST", body=body,
                                        headers={"Content-Type": TOOL_PROXY_TYPE})
+    end_reads(f"POST {endpoint}")
     try:
         response = outbound.post(endpoint, data=body.encode("utf-8"), headers=dict(headers),
                                  public_only=public_address.required())

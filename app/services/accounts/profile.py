@@ -16,6 +16,7 @@ EMAIL_VISIBILITY = {0: "Hidden", 1: "Visible to everyone", 2: "Visible to course
 LANGUAGES = {"en": "English (en)"}
 CITY_MAX = 120
 INSTITUTION_MAX = 40
+# ProfileMixin's columns: an account's profile, and the defaults a published resource gives the accounts it creates.
 PROFILE_FIELDS = ("email_visibility", "city", "country", "timezone", "lang", "institution")
 
 MSG_EMAIL_VISIBILITY = ("Select a valid choice: 0 (Hidden), 1 (Visible to everyone) or 2 (Visible to course "

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from app.extensions import db
 from app.models import Activity, Course, Enrolment, PublishedResource, RoleAssignment, User
-from app.models.base import utcnow
+from app.models.base import conflict_insert, utcnow
 from app.models.courses import ROLE_LABELS, ROLE_STUDENT, ROLES
 from app.services.errors import NotFound, ValidationErrors
 from app.services.courses.permissions import can_view_activity, lasting
@@ -15,23 +15,27 @@ MSG_ROLE = "Choose Teacher, Non-editing teacher or Student"
 
 
 def enrol_user(course: Course, user: User, role: str) -> Enrolment:
-    """Enrol manually with one course-level role; enrolling someone already manually enrolled changes the role."""
+    """Enrol manually with one course-level role; enrolling someone already manually enrolled changes the role.
+
+    The unique indexes settle two submits at once (INSERT … ON CONFLICT), not a prior SELECT: the second one finds
+    the first one's enrolment and sets the role it asked for, instead of failing on the constraint."""
     if role not in ROLES:
         raise ValidationErrors({"role": MSG_ROLE})
+    now = utcnow()
+    db.session.execute(conflict_insert(Enrolment).values(
+        course_id=course.id, user_id=user.id, time_start=now, created_at=now, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=[Enrolment.course_id, Enrolment.user_id],
+                             index_where=Enrolment.published_resource_id.is_(None)))
     enrolment = db.session.execute(db.select(Enrolment).where(
         Enrolment.course_id == course.id, Enrolment.user_id == user.id,
-        Enrolment.published_resource_id.is_(None))).scalar_one_or_none()
-    if enrolment is None:
-        enrolment = Enrolment(course_id=course.id, user_id=user.id, time_start=utcnow())
-        db.session.add(enrolment)
-        db.session.flush()
-    assignment = db.session.execute(db.select(RoleAssignment).where(
-        RoleAssignment.enrolment_id == enrolment.id, RoleAssignment.activity_id.is_(None))).scalar_one_or_none()
-    if assignment is None:
-        db.session.add(RoleAssignment(enrolment_id=enrolment.id, user_id=user.id, course_id=course.id, role=role))
-    else:
-        assignment.role = role
-    db.session.flush()
+        Enrolment.published_resource_id.is_(None))).scalar_one()
+    assignment = conflict_insert(RoleAssignment).values(
+        enrolment_id=enrolment.id, user_id=user.id, course_id=course.id, role=role, created_at=now, updated_at=now)
+    # RETURNING with populate_existing: a role assignment this session already loaded shows the new role.
+    db.session.execute(assignment.on_conflict_do_update(
+        index_elements=[RoleAssignment.enrolment_id], index_where=RoleAssignment.activity_id.is_(None),
+        set_={"role": assignment.excluded.role, "updated_at": assignment.excluded.updated_at},
+    ).returning(RoleAssignment), execution_options={"populate_existing": True})
     return enrolment
 
 

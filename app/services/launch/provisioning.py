@@ -15,6 +15,7 @@ from app.models.queries.accounts import (
     BIND as _BIND, BOUND_USER as _BOUND_USER, DROP_USER as _DROP_USER, NEW_USER as _NEW_USER,
 )
 from app.models.tools import PROVISION_PROMPT_NEW_EXISTING
+from app.services.accounts.profile import PROFILE_FIELDS
 from app.services.accounts.users import is_valid_email
 from app.services.errors import ServiceError
 
@@ -29,7 +30,6 @@ LTI11_INSTRUCTOR_ROLES = frozenset({"instructor", "contentdeveloper", "teachinga
                                     "sysadmin"})
 MSG_ADMIN_LINK = ("Site administrator accounts can't be linked to an LMS account. Log in with a teacher account "
                   "instead.")
-PROFILE_DEFAULTS = ("email_visibility", "city", "country", "timezone", "lang", "institution")
 NAME_LIMIT = 100
 
 
@@ -132,7 +132,7 @@ def create_account(*, scope: str, issuer: str, subject: str, username: str, prof
         if existing is not None:
             return existing
         raise launch_error("account_creation_prohibited", subject=subject)
-    defaults = {name: getattr(resource, name) for name in PROFILE_DEFAULTS}
+    defaults = {name: getattr(resource, name) for name in PROFILE_FIELDS}
     candidate, suffix = username, 1
     while True:
         created = _NEW_USER.instances(User, username=candidate, email=profile.email, first_name=profile.first_name,

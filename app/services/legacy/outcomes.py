@@ -123,4 +123,4 @@ def queue_outcome_pushes(resource_id: int | None = None, *, everything: bool = F
         specs += [outcome_spec(row.id, resource.id, row.user_id) for row in rows
                   if everything or (current.get(row.user_id) is not None
                                     and current[row.user_id] != row.last_grade_sent)]
-    return enqueue_many(specs, advance=everything)
+    return enqueue_many(specs, advance=everything, unless_running=not everything)

@@ -16,12 +16,14 @@ from typing import Generator, Iterator
 from app.extensions import db
 from app.jobs.queue import FAILED, RETRY, JobOutcome
 from app.lti.ags_nrps import (
-    SCOPE_MEMBERSHIPS, Connector, PlatformError, TokenRefreshNeeded, membership_pages, read_ahead,
+    SCOPE_MEMBERSHIPS, Connector, PlatformError, TokenRefreshNeeded, membership_pages,
 )
+from app.lti.read_ahead import read_ahead
 from app.models import Deployment, PlatformRegistration, PublishedResource, ResourceLink
 from app.models.platforms import DEPLOYMENT_ACTIVE, STATUS_ACTIVE
+from app.models.transactions import end_reads
 from app.models.tools import TARGET_ACTIVITY
-from app.services.launch import provisioning
+from app.services.accounts.profile import PROFILE_FIELDS
 from app.services.platforms.settings import lti_setting
 from app.services.sync.grades import service_timeout
 from app.services.sync.member_profiles import EmailCheck
@@ -64,7 +66,7 @@ class MemberSync:
             mode=r.member_sync_mode, role_instructor=r.role_instructor, role_learner=r.role_learner,
             provisioning_instructor=r.provisioning_mode_instructor, provisioning_learner=r.provisioning_mode_learner,
             enrol_period=r.enrol_period, enrol_start=r.enrol_start, enrol_end=r.enrol_end,
-            max_enrolled=r.max_enrolled, defaults={name: getattr(r, name) for name in provisioning.PROFILE_DEFAULTS})
+            max_enrolled=r.max_enrolled, defaults={name: getattr(r, name) for name in PROFILE_FIELDS})
         self.creation_allowed = bool(lti_setting("allow_account_creation"))
         self.usable = r.enabled and not r.is_legacy and r.member_sync and not r.activity_deleted
 
@@ -127,16 +129,20 @@ class MemberSync:
     def _read(self, link: SyncedLink, registration: PlatformRegistration, connector: Connector,
               resource_link_id: str | None) -> Generator[str, None, LinkPlan]:
         """One complete listing, planned page by page. Pages are fetched ahead on a helper thread with the
-        current token; a 401 there gets the token refreshed here and the listing read again, once."""
+        current token; a 401 there gets the token refreshed here and the listing read again, once. Each page's
+        reads end before the next page is awaited: the job holds no transaction while the platform answers."""
         processed = self.processed
         for refresh in (False, True):
             plan = LinkPlan(self, link, registration)
             self.processed = processed  # a listing read again counts its members once
             token = connector.get_access_token([SCOPE_MEMBERSHIPS], refresh=refresh)
             pages = membership_pages(connector.detached(token), link.memberships_url or "", resource_link_id)
+            awaited = f"GET {link.memberships_url} (a page read ahead)"
+            end_reads(awaited)
             try:
                 for page in read_ahead(pages):
                     plan.add(page)
+                    end_reads(awaited)
                     yield "page"
                 return plan
             except TokenRefreshNeeded:

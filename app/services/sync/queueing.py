@@ -57,16 +57,17 @@ def queue_grade_pushes(resource_id: int | None = None, *, everything: bool = Fal
                 specs.append(JobSpec(GRADE_PUSH, grade_push_key(row.lti_user_id, row.resource_link_id),
                                      {"lti_user_id": row.lti_user_id, "resource_link_id": row.resource_link_id},
                                      resource.id, row.user_id))
-    return enqueue_many(specs, advance=everything)
+    return enqueue_many(specs, advance=everything, unless_running=not everything)
 
 
 def queue_member_syncs(resource_id: int | None = None) -> int:
     """One member-sync job per enabled resource with user synchronisation on, LTI Advantage or legacy
-    (the job handler picks the roster protocol by the resource's version)."""
+    (the job handler picks the roster protocol by the resource's version). A sweep (no resource named) leaves a
+    running sync alone; "Sync now" for one resource queues its successor."""
     query = db.select(PublishedResource.id).where(
         PublishedResource.enabled.is_(True), PublishedResource.member_sync.is_(True))
     if resource_id is not None:
         query = query.where(PublishedResource.id == resource_id)
     ids = list(db.session.execute(query).scalars())
     return enqueue_many([JobSpec(MEMBER_SYNC, member_sync_key(rid), {"resource_id": rid}, rid, None)
-                         for rid in ids], advance=resource_id is not None)
+                         for rid in ids], advance=resource_id is not None, unless_running=resource_id is None)
