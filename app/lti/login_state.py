@@ -21,6 +21,8 @@ from flask import current_app
 from itsdangerous import BadData, Signer, URLSafeTimedSerializer
 
 STATE_LIFETIME = 600
+# How long a used nonce is kept: past its state's expiry on every server, with clocks minutes apart.
+USED_NONCE_LIFETIME = STATE_LIFETIME + 300
 # pylti1p3 puts this before the value it asks `_get_uuid` for (app/lti/login.py).
 PREFIX = "state-"
 _STATE_SALT = "courseport.lti.login-state"

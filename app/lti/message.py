@@ -18,9 +18,8 @@ from jwt.utils import base64url_decode
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch
 from pylti1p3.exception import LtiException
 
-from app.lti import outbound, platform_keys
+from app.lti import login_state, outbound, platform_keys
 from app.lti.legacy import migration_claim as lti1p1_migration
-from app.lti import login_state
 from app.lti.adapters import LaunchRequest, SignedStateSession
 from app.lti.errors import LtiError, launch_error
 from app.lti.identity import platform_scope
@@ -200,8 +199,7 @@ class CourseportMessageLaunch(FlaskMessageLaunch):
             raise launch_error("nonce_missing")
         if not hmac.compare_digest(nonce, self.login.nonce):
             raise launch_error("nonce_invalid")
-        # The row outlives the state (issued before now, valid for STATE_LIFETIME): no replay outlives the row.
-        if not self._storage.claim(login_state.used_nonce_key(nonce), exp=login_state.STATE_LIFETIME):
+        if not self._storage.claim(login_state.used_nonce_key(nonce), exp=login_state.USED_NONCE_LIFETIME):
             raise launch_error("state_unknown")
         self.state_consumed = True
         return self

@@ -1,40 +1,29 @@
 """Server-side launch storage: used login nonces, validated launches, new-window handoffs and frame sessions in
 LtiStorageEntry rows.
 
-It implements pylti1p3's LaunchDataStorage, and adds `claim()` and `consume()`: an INSERT and a conditional DELETE
-that only one request can win, which is what makes a login's nonce or a handoff single-use across processes.
+Besides reads and writes, `claim()` and `consume()`: an INSERT and a conditional DELETE that only one request can
+win, which is what makes a login's nonce or a handoff single-use across processes. (pylti1p3 itself is given no
+storage: the login's state carries what the library would keep, see app/lti/login_state.py.)
 """
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from app.models.base import utcnow
 from app.models.queries.lti_storage import CLAIM as _CLAIM, CONSUME as _CONSUME, GET as _GET, SET as _SET
 
 DEFAULT_LIFETIME = 3600
 
 
-class DbLaunchDataStorage(LaunchDataStorage[Any]):
-    """Keys are namespaced by their callers (`state:…`, `launch:…`, `handoff:…`); values are JSON."""
-
-    def get_session_cookie_name(self) -> str | None:
-        # The library would add its own session-id cookie; the browser binding here is the state cookie at
-        # launch time and the Flask session afterwards, so there is nothing to prefix keys with.
-        return None
-
-    def can_set_keys_expiration(self) -> bool:
-        return True
+class DbLaunchDataStorage:
+    """Keys are namespaced by their callers (`nonce:…`, `launch:…`, `handoff:…`, `frame:…`); values are JSON."""
 
     def get_value(self, key: str) -> Any:
         return _GET.scalar(key=key, now=utcnow())
 
     def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
         _SET.execute(key=key, value=value, expires_at=utcnow() + timedelta(seconds=exp or DEFAULT_LIFETIME))
-
-    def check_value(self, key: str) -> bool:
-        return self.get_value(key) is not None
 
     def claim(self, key: str, exp: int) -> bool:
         """Insert a key that must not exist yet; True only for the one request whose INSERT created it. The row

@@ -19,6 +19,7 @@ from app.models.base import utcnow
 from app.services.launch import enrolment as lti_enrolment
 from app.services.launch import provisioning
 from tests import factories
+from tests.postgres import BOTH_DATABASES
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -151,6 +152,16 @@ def test_storage_values_are_consumed_once_and_expire(app):
     assert storage.consume("state:a") is False
     assert storage.consume("state:old") is False
     assert storage.take("state:a") is None
+
+
+@BOTH_DATABASES
+def test_a_key_is_claimed_once_and_stays_claimed_after_it_expires(app):
+    storage = DbLaunchDataStorage()
+    assert storage.claim("nonce:a", exp=60) is True
+    assert storage.claim("nonce:a", exp=60) is False
+    db.session.execute(db.text("UPDATE lti_storage_entry SET expires_at = '2000-01-01 00:00:00' "
+                               "WHERE key = 'nonce:a'"))
+    assert storage.claim("nonce:a", exp=60) is False  # until the maintenance sweep removes it
 
 
 def test_enrolment_replaces_an_earlier_role_and_sets_the_duration(app):

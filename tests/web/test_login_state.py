@@ -170,3 +170,11 @@ def test_the_storage_secret_binds_the_browser_without_cookies(client, lms):
     other = login_state.storage_secret("another login's nonce")
     _refused(client.post("/lti/launch", data={**form, "lti_storage_secret": other}), "state_cookie_missing")
     assert client.post("/lti/launch", data={**form, "lti_storage_secret": config["value"]}).status_code == 302
+
+
+@pytest.mark.parametrize("extra, path", [({}, "cookie"), ({"lti_new_window": "1"}, "new_window")])
+def test_the_launch_row_records_the_path_its_login_took(client, lms, extra, path):
+    assert client.post("/lti/launch", data=_launch_form(client, lms, _resource(), **extra)).status_code == 302
+    db.session.expire_all()
+    row = db.session.execute(select(LaunchLog)).scalar_one()
+    assert (row.kind, row.outcome, row.cookie_method) == ("LTI 1.3 launch", "success", path)
