@@ -28,7 +28,7 @@ _copies: "weakref.WeakKeyDictionary[Any, tuple[int, dict[tuple, Any]]]" = weakre
 _lock = threading.Lock()
 
 
-def _version() -> int:
+def _version() -> int | None:
     session = db.session()
     version = session.info.get(_VERSION)
     if version is None:
@@ -42,6 +42,8 @@ def cached(kind: str, key: tuple, load: Callable[[], T]) -> T:
     if not written_tables(db.session()).isdisjoint(WATCHED_TABLES):
         return load()
     version, engine = _version(), db.engine
+    if version is None:  # no version row to follow: nothing is kept
+        return load()
     with _lock:
         copy = _copies.get(engine)
         if copy is None or copy[0] != version or len(copy[1]) >= MAX_ENTRIES:
