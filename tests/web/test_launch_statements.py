@@ -117,6 +117,12 @@ def test_a_returning_learners_launch_post_runs_six_statements_and_one_commit(app
     assert launched.status_code == 302, launched.get_data(as_text=True)
     statements, writes, commits = _counts(seen)
     assert statements <= 6 and writes <= 2 and commits == 1, seen
+    # Settings, registration, deployment and resource come from the process's copy, the platform key from the
+    # keys it parsed: none is read again.
+    configuration = ("site_setting", "platform_registration", "FROM deployment", "published_resource ",
+                     "platform_keyset")
+    assert [statement for statement in seen if statement.startswith("SELECT") and
+            any(name in statement.split(" WHERE ")[0] for name in configuration)] == [], seen
 
 
 @SQLITE_ONLY
