@@ -2,7 +2,8 @@
 headers allow (clamped to 60 s – 24 h, 1 h when it says nothing), fetched again at most once per launch when a
 token names an unknown `kid`, and at most once per registration every 30 seconds whatever the traffic. Each
 process verifies with the keys it has parsed without reading the cached row again until that keyset's cache
-lifetime ends; a kid it has not parsed reads the row (another process may have fetched a rotated keyset).
+lifetime ends or the registration changes; a kid it has not parsed reads the row (another process may have fetched
+a rotated keyset).
 
 Cache rows are written in their own short transaction: a launch that is refused later must not roll back the
 keyset it fetched, or the next launch would fetch it again.
@@ -42,9 +43,10 @@ _table = PlatformKeyset.__table__
 # Parsed keys per process, keyed by the cached keyset they came from: a keyset row is parsed once per process.
 _parsed: dict[tuple[int, datetime], dict[str, Any]] = {}
 _parsed_lock = threading.Lock()
-# The keyset each registration verified with last in this application, with its URL and the time its cache
-# lifetime ends: until then a token signed by a key already parsed from it is verified without a statement. A kid
-# it lacks (a rotation) reads the cached row again, as does a changed keyset URL.
+# The keyset each registration verified with last in this application, with the registration as it was (its keyset
+# URL and when the row last changed: a changed registration drops its cached keyset) and the time the keyset's
+# cache lifetime ends: until then a token signed by a key already parsed from it is verified without a statement.
+# A kid it lacks (a rotation) reads the cached row again, as does a registration changed since.
 _FRESH = "courseport.platform_keys"
 
 
@@ -90,7 +92,7 @@ def _fetch(registration: Any) -> dict[str, Any]:
         connection.execute(insert.on_conflict_do_update(index_elements=["registration_id"], set_={
             name: insert.excluded[name] for name in ("jwks", "fetched_at", "expires_at", "updated_at")}))
     entry = _remember(registration.id, now, jwks)
-    _fresh()[registration.id] = (registration.jwks_url, expires_at, entry)
+    _fresh()[registration.id] = (_as_of(registration), expires_at, entry)
     return entry
 
 
@@ -108,8 +110,12 @@ def _remember(registration_id: int, fetched_at: datetime, jwks: dict[str, Any]) 
     return entry
 
 
-def _fresh() -> dict[int, tuple[str | None, datetime, dict[str, Any]]]:
+def _fresh() -> dict[int, tuple[tuple[Any, Any], datetime, dict[str, Any]]]:
     return current_app.extensions.setdefault(_FRESH, {})
+
+
+def _as_of(registration: Any) -> tuple[Any, Any]:
+    return registration.jwks_url, getattr(registration, "updated_at", None)
 
 
 def _cached(registration: Any) -> dict[str, Any] | None:
@@ -119,7 +125,7 @@ def _cached(registration: Any) -> dict[str, Any] | None:
     entry = _parsed.get((registration.id, row.fetched_at))
     if entry is None:
         entry = _remember(registration.id, row.fetched_at, _KEYSET.scalar(id=registration.id))
-    _fresh()[registration.id] = (registration.jwks_url, row.expires_at, entry)
+    _fresh()[registration.id] = (_as_of(registration), row.expires_at, entry)
     return entry
 
 
@@ -127,7 +133,7 @@ def _parsed_fresh(registration: Any, kid: str, alg: str) -> PyJWK | None:
     """The key this process already parsed for (kid, alg) from the registration's keyset, while that keyset's
     cache lifetime lasts; None sends the caller to the cached row."""
     fresh = _fresh().get(registration.id)
-    if fresh is None or fresh[0] != registration.jwks_url or fresh[1] <= utcnow():
+    if fresh is None or fresh[0] != _as_of(registration) or fresh[1] <= utcnow():
         return None
     return fresh[2]["keys"].get((kid, alg))
 

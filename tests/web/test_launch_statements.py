@@ -168,3 +168,17 @@ def test_a_returning_learners_launch_writes_what_changed(app, platform):
     assert [context.title for context in contexts] == ["Biology 102"]
     lti_user = db.session.execute(db.select(LtiUser)).scalar_one()
     assert lti_user.subject == "learner-1" and lti_user.last_access_at is not None
+
+
+@SQLITE_ONLY
+def test_a_changed_registration_reads_its_keyset_again(app, platform):
+    """Editing a registration's platform details drops its cached keyset (the admin may be replacing keys): the
+    keys a process parsed are used only while the registration stays as it was."""
+    course = factories.make_course("HIS1", "History")
+    browser, form = _returning_launch(app, platform, factories.make_resource(course).uuid)
+    registration = db.session.execute(db.select(PlatformRegistration)).scalar_one()
+    registration.name = "Test LMS (renamed)"
+    db.session.commit()
+    with _statements() as seen:
+        assert browser.post("/lti/launch", data=form).status_code == 302
+    assert any(statement.startswith("SELECT") and "FROM platform_keyset" in statement for statement in seen), seen

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from app.models.driver_sql import DriverStatement
 
-# With what the rest of a launch reads of them (frame origins, last-seen times), so it need not read them again.
+# With what the rest of a launch reads of them (frame origins, last-seen times), so it need not read them again, and
+# when the row last changed (a process verifies with the platform keys it parsed while the row stays as it was).
 _REGISTRATION = ("SELECT id, name, issuer, client_id, login_id, auth_request_url, jwks_url, access_token_url, "
-                 "token_audience, status, platform_key, frame_origins, last_launch_at FROM platform_registration ")
-_CONVERTED = {"result_json": ("frame_origins",), "result_times": ("last_launch_at",)}
+                 "token_audience, status, platform_key, frame_origins, last_launch_at, updated_at "
+                 "FROM platform_registration ")
+_CONVERTED = {"result_json": ("frame_origins",), "result_times": ("last_launch_at", "updated_at")}
 BY_CLIENT = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND client_id = :client_id AND status = :active",
                             **_CONVERTED)
 BY_ISSUER = DriverStatement(_REGISTRATION + "WHERE issuer = :iss AND status = :active LIMIT 2", **_CONVERTED)
