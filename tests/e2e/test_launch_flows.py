@@ -318,14 +318,18 @@ def _course_navigation(world: World, sub: str, context_id: str = "course-101"):
                                                              resource_link_id=f"nav-{context_id}"))
 
 
+def _last_log(world: World) -> LaunchLog:
+    with world.context():
+        return db.session.execute(select(LaunchLog).order_by(LaunchLog.id.desc())).scalars().first()
+
+
 def test_course_navigation_opens_the_one_course_linked_in_its_context(world):
     refused = _course_navigation(world, "nav-t")
     assert refused.launch.status_code == 400
     assert "A teacher must first add the course through content selection" in html.unescape(refused.launch.text)
-    with world.context():
-        log = db.session.execute(select(LaunchLog).order_by(LaunchLog.id.desc())).scalars().first()
-        assert "no Courseport course is linked yet in context course-101" in log.cause
-        assert "Link Selection or Assignment Selection" in log.fix
+    log = _last_log(world)
+    assert "no Courseport course is linked yet in context course-101" in log.cause
+    assert "Link Selection or Assignment Selection" in log.fix
 
     # Content selection added the course (its link carries the course's id) and an activity; someone opened them.
     for link_id, uuid in (("link-course", world.course_uuid), ("link-activity", world.activity_uuid)):
@@ -352,6 +356,4 @@ def test_course_navigation_opens_the_one_course_linked_in_its_context(world):
     ambiguous = _course_navigation(world, "s-nav")
     assert ambiguous.launch.status_code == 400
     assert "The custom claim field 'id' is required" in html.unescape(ambiguous.launch.text)
-    with world.context():
-        log = db.session.execute(select(LaunchLog).order_by(LaunchLog.id.desc())).scalars().first()
-        assert "several Courseport courses are linked in context course-101" in log.cause
+    assert "several Courseport courses are linked in context course-101" in _last_log(world).cause
