@@ -15,7 +15,7 @@ import requests
 from sqlalchemy import event
 
 from app.extensions import db
-from app.models import LtiContext, LtiUser, PlatformRegistration
+from app.models import Enrolment, LtiContext, LtiUser, PlatformRegistration, RoleAssignment
 from app.models.platforms import STATUS_PENDING
 from tests import factories
 from tests.e2e.lti_launcher import INSTRUCTOR, LaunchPlatform, LinkSpec
@@ -182,3 +182,19 @@ def test_a_changed_registration_reads_its_keyset_again(app, platform):
     with _statements() as seen:
         assert browser.post("/lti/launch", data=form).status_code == 302
     assert any(statement.startswith("SELECT") and "FROM platform_keyset" in statement for statement in seen), seen
+
+
+def test_a_returning_learner_with_a_second_role_row_still_lands(app, platform):
+    """The one read joins the enrolment's role: an enrolment that carries two role rows (a course-level one and one
+    on an activity the resource used to open) still makes one row, the launch's own role being kept."""
+    course = factories.make_course("HIS1", "History")
+    activity = factories.make_activity(course, "page", "Intro", content_html="<p>Read me</p>")
+    other = factories.make_activity(course, "page", "Older page", content_html="<p>Old</p>")
+    browser, form = _returning_launch(app, platform, factories.make_resource(course, activity).uuid)
+    enrolment = db.session.execute(db.select(Enrolment)).scalar_one()
+    db.session.add(RoleAssignment(enrolment_id=enrolment.id, user_id=enrolment.user_id, course_id=course.id,
+                                  activity_id=other.id, role="student"))
+    db.session.commit()
+    launched = browser.post("/lti/launch", data=form)
+    assert launched.status_code == 302, launched.get_data(as_text=True)
+    assert browser.get(launched.headers["Location"]).status_code == 200

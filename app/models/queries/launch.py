@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.models import User
 from app.models.driver_sql import DriverStatement, columns_of
+from app.models.queries.enrolment import LAUNCH_ROLE_FIRST
 
 USABLE = DriverStatement(
     "SELECT r.id, r.name, r.issuer, r.client_id, r.status, r.frame_origins, r.last_launch_at, "
@@ -75,7 +76,7 @@ USER_LINK = DriverStatement(
 
 # The account bound to the identity (NULL columns when it is not bound yet), its enrolment through the resource
 # (with the role it carries), and what earlier launches recorded for this context, link and user, so that a launch
-# writes only what changed (app/services/launch/records.py). Always one row.
+# writes only what changed (app/services/launch/records.py). Always one row (LIMIT 1: see LAUNCH_ROLE_FIRST).
 RETURNING = DriverStatement(
     f"SELECT {columns_of(User, 'u')}, e.id AS enrolment_id, e.time_end, r.id AS role_id, r.role, r.activity_id, "
     "lu.id AS lti_user_id, lu.deployment_id AS lti_user_deployment, lu.subject AS lti_user_subject, "
@@ -91,5 +92,6 @@ RETURNING = DriverStatement(
     "LEFT JOIN lti_user lu ON lu.published_resource_id = :resource AND lu.user_id = u.id "
     "LEFT JOIN lti_context c ON c.deployment_id = :deployment AND c.context_id = :context "
     "LEFT JOIN resource_link l ON l.deployment_id = :deployment AND l.resource_link_id = :link "
-    "LEFT JOIN lti_user_resource_link ul ON ul.lti_user_id = lu.id AND ul.resource_link_id = l.id",
+    "LEFT JOIN lti_user_resource_link ul ON ul.lti_user_id = lu.id AND ul.resource_link_id = l.id "
+    + LAUNCH_ROLE_FIRST,
     result_times=("time_end", "last_access_at"), result_json=("context_types", "ags_scopes", "nrps_versions"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.lti.errors import launch_error
 from app.models import PublishedResource, User
@@ -26,10 +27,15 @@ class ResourceEnrolment:
     activity_id: int | None
 
 
+def role_activity(resource: Any) -> int | None:
+    """Where a launch of `resource` gives its role: the activity it opens, or (None) the course."""
+    return resource.activity_id if resource.target == TARGET_ACTIVITY else None
+
+
 def current(resource: PublishedResource, user_id: int | None) -> ResourceEnrolment | None:
     if user_id is None:
         return None
-    row = _CURRENT.first(resource=resource.id, user=user_id)
+    row = _CURRENT.first(resource=resource.id, user=user_id, activity=role_activity(resource))
     return ResourceEnrolment(*row) if row else None
 
 
@@ -65,7 +71,7 @@ def enrol(user: User, resource: PublishedResource, role: str,
     if existing is _LOOK_UP:
         existing = current(resource, user_id)
     now = utcnow()
-    activity_id = resource.activity_id if resource.target == TARGET_ACTIVITY else None
+    activity_id = role_activity(resource)
     enrolment_id = existing.enrolment_id if existing else _ENROL.scalar(
         course=resource.course_id, user=user_id, resource=resource.id, now=now,
         end=now + timedelta(seconds=resource.enrol_period) if resource.enrol_period else None)

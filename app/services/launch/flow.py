@@ -22,7 +22,7 @@ from app.models.tools import LTI_ADVANTAGE, TARGET_COURSE
 from app.services.launch import log as launch_log
 from app.services.launch import provisioning
 from app.services.launch import records as launch_records
-from app.services.launch.enrolment import ResourceEnrolment
+from app.services.launch.enrolment import ResourceEnrolment, role_activity
 from app.services.platforms import registrations as platforms
 from app.services.platforms.settings import UNKNOWN_DEPLOYMENT_HOLD
 
@@ -106,7 +106,7 @@ class Lti13Arrival:
         [(user, known)] = _RETURNING.joined(
             (User,), scope=provisioning.scope_of(launch), subject=launch.subject, resource=self.resource.id,
             deployment=launch.deployment_pk, context=launch.context["id"] if launch.context else None,
-            link=launch.resource_link_id)
+            link=launch.resource_link_id, activity=role_activity(self.resource))
         self.known = (user.id if user else None, known)
         if user is None:
             return None
